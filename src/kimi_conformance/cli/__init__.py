@@ -1,0 +1,27 @@
+"""The `kimi-conformance` command line."""
+
+from __future__ import annotations
+
+import click
+
+from kimi_conformance import __version__
+from kimi_conformance.cli.demo import demo
+from kimi_conformance.cli.mock import mock
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="kimi-conformance")
+def cli() -> None:
+    """Contract and conformance testing for the Moonshot AI / Kimi API, with a streaming reference mock."""
+
+
+cli.add_command(mock)
+cli.add_command(demo)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli()
+
+
+__all__ = ["cli", "main"]

@@ -1,0 +1,65 @@
+"""`kimi-conformance mock`: serve the reference mock on loopback."""
+
+from __future__ import annotations
+
+import click
+
+from kimi_conformance.errors import ConfigError
+from kimi_conformance.mock.config import DEFAULT_API_KEY, MockConfig
+from kimi_conformance.mock.faults import FAULTS
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (keep it on loopback).")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port (0: any free).")
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the deterministic generator.")
+@click.option(
+    "--api-key",
+    "api_keys",
+    multiple=True,
+    metavar="KEY",
+    help=f"Accepted API key (repeatable). Default: {DEFAULT_API_KEY}.",
+)
+@click.option("--chunk-delay", default=0.0, show_default=True, type=click.FloatRange(0), help="Seconds between chunks.")
+@click.option("--rpm", type=click.IntRange(1), help="Requests per minute per key before 429.")
+@click.option("--max-concurrency", type=click.IntRange(1), help="Requests in flight per key before 429.")
+@click.option(
+    "--batch-step", default=0.5, show_default=True, type=click.FloatRange(0), help="Seconds per batch status."
+)
+@click.option("--fault", "faults", multiple=True, metavar="NAME", help="Switch on a named deviation (repeatable).")
+@click.option("--list-faults", is_flag=True, help="List the named faults and exit.")
+def mock(
+    host: str,
+    port: int,
+    seed: int,
+    api_keys: tuple[str, ...],
+    chunk_delay: float,
+    rpm: int | None,
+    max_concurrency: int | None,
+    batch_step: float,
+    faults: tuple[str, ...],
+    list_faults: bool,
+) -> None:
+    """Serve the reference mock of the Kimi API (all 13 operations, streaming included)."""
+    if list_faults:
+        for fault in FAULTS.values():
+            click.echo(f"{fault.name}\t{','.join(fault.codes) or '-'}\t{fault.description}")
+        return
+    from kimi_conformance.mock.server import MockServer
+
+    try:
+        config = MockConfig(
+            seed=seed,
+            api_keys=frozenset(api_keys) or frozenset({DEFAULT_API_KEY}),
+            chunk_delay=chunk_delay,
+            rpm=rpm,
+            max_concurrency=max_concurrency,
+            batch_step_seconds=batch_step,
+            faults=frozenset(faults),
+        )
+        server = MockServer(config, host, port)
+    except (ConfigError, OSError) as exc:
+        raise click.UsageError(str(exc)) from exc
+    keys = ", ".join(sorted(config.api_keys)) if not api_keys else f"{len(config.api_keys)} key(s) from --api-key"
+    click.echo(f"kimi-conformance mock serving {server.api_base} (accepted keys: {keys}); Ctrl+C stops it", err=True)
+    server.serve_forever()

@@ -1,0 +1,88 @@
+"""Loading the OpenAPI contract and building JSON Schema validators from it.
+
+The contract lives in `openapi/moonshot.openapi.yaml` at the repository root; wheels carry a copy as package
+data under `kimi_conformance/_contract/`. OpenAPI 3.1 schemas are JSON Schema 2020-12, so `jsonschema` validates
+them directly; internal `$ref`s resolve through a `referencing` registry holding the whole document.
+"""
+
+from __future__ import annotations
+
+import functools
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+from kimi_conformance.errors import ContractError
+
+CONTRACT_FILENAME = "moonshot.openapi.yaml"
+_CONTRACT_URI = "urn:kimi-conformance:contract"
+
+
+def contract_path() -> Path:
+    """The path of the bundled contract: package data in a wheel, else `openapi/` of the source tree."""
+    packaged = resources.files("kimi_conformance") / "_contract" / CONTRACT_FILENAME
+    if packaged.is_file():
+        return Path(str(packaged))
+    source_tree = Path(__file__).resolve().parents[2] / "openapi" / CONTRACT_FILENAME
+    if source_tree.is_file():
+        return source_tree
+    raise ContractError(f"the contract {CONTRACT_FILENAME} is neither packaged nor in the source tree")
+
+
+@functools.cache
+def load_contract(path: Path | None = None) -> dict[str, Any]:
+    """Parse the contract once per path; the result must be treated as read-only."""
+    source = path or contract_path()
+    try:
+        document = yaml.safe_load(source.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ContractError(f"cannot read the contract {source}: {exc}") from exc
+    if not isinstance(document, dict) or "paths" not in document:
+        raise ContractError(f"{source} is not an OpenAPI document")
+    return document
+
+
+def resolve_pointer(document: dict[str, Any], pointer: str) -> Any:
+    """The value at a JSON pointer such as `#/components/schemas/Usage`."""
+    node: Any = document
+    for raw in pointer.removeprefix("#").strip("/").split("/"):
+        if not raw:
+            continue
+        part = raw.replace("~1", "/").replace("~0", "~")
+        try:
+            node = node[int(part)] if isinstance(node, list) else node[part]
+        except (KeyError, IndexError, ValueError, TypeError) as exc:
+            raise ContractError(f"the contract has nothing at {pointer}") from exc
+    return node
+
+
+def pointer_for(*parts: str) -> str:
+    """Build an escaped JSON pointer from path parts (`/v1/files` becomes `~1v1~1files`)."""
+    return "#/" + "/".join(part.replace("~", "~0").replace("/", "~1") for part in parts)
+
+
+def request_body_pointer(path: str, method: str, media_type: str = "application/json") -> str:
+    """The pointer of an operation's request body schema."""
+    return pointer_for("paths", path, method.lower(), "requestBody", "content", media_type, "schema")
+
+
+@functools.cache
+def validator_for(pointer: str, path: Path | None = None) -> Draft202012Validator:
+    """A cached validator for the schema at `pointer`, with the whole contract available to `$ref`."""
+    document = load_contract(path)
+    resolve_pointer(document, pointer)  # fail early with a clear error
+    resource: Resource[Any] = Resource.from_contents(document, default_specification=DRAFT202012)
+    registry: Registry[Any] = Registry().with_resource(_CONTRACT_URI, resource)
+    return Draft202012Validator({"$ref": _CONTRACT_URI + pointer}, registry=registry)
+
+
+def chat_request_pointer(model: str, path: Path | None = None) -> str | None:
+    """The family request schema the contract's discriminator maps `model` to, or None for unknown models."""
+    request = resolve_pointer(load_contract(path), "#/components/schemas/ChatCompletionRequest")
+    mapping: dict[str, str] = request.get("discriminator", {}).get("mapping", {})
+    return mapping.get(model)

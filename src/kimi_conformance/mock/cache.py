@@ -1,0 +1,41 @@
+"""Automatic prompt caching: a repeated prompt prefix is reported as `cached_tokens` (facts §3.9).
+
+Prefixes are remembered at message boundaries, per API key and `prompt_cache_key` (requests with a key only
+reuse prefixes cached under the same key). Bounded, oldest entries forgotten first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import Any
+
+from kimi_conformance.mock.tokenizer import REPLY_PRIMER, message_boundaries
+
+
+class PromptCache:
+    """Remembers prompt prefixes and reports how many tokens of a new prompt were seen before."""
+
+    def __init__(self, capacity: int = 50_000) -> None:
+        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._capacity = capacity
+
+    def lookup_and_store(self, partition: str, model: str, messages: Sequence[dict[str, Any]]) -> int:
+        """Cached tokens of this prompt; afterwards every prefix of it counts as cached."""
+        digest = hashlib.sha256(f"{partition}\x00{model}".encode())
+        cached = 0
+        keys = []
+        for message, boundary in zip(messages, message_boundaries(messages), strict=True):
+            digest.update(json.dumps(message, sort_keys=True, ensure_ascii=False).encode())
+            key = digest.copy().hexdigest()
+            keys.append(key)
+            if key in self._seen:
+                cached = boundary + REPLY_PRIMER
+                self._seen.move_to_end(key)
+        for key in keys:
+            self._seen[key] = None
+        while len(self._seen) > self._capacity:
+            self._seen.popitem(last=False)
+        return cached

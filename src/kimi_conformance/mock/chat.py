@@ -1,0 +1,113 @@
+"""Chat completions: the non-streaming body and the SSE chunk sequence, both from the same choice plans."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from kimi_conformance.mock.config import MockConfig
+from kimi_conformance.mock.generation import ChoicePlan, pieces, plan_choice
+from kimi_conformance.mock.request import ChatRequest
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    """A planned completion: identity, choices and prompt accounting."""
+
+    id: str
+    created: int
+    request: ChatRequest
+    choices: list[ChoicePlan]
+    cached_tokens: int
+
+    def usage(self, choice: ChoicePlan | None = None) -> dict[str, Any]:
+        """Usage of one choice (stream final chunk) or of all choices together."""
+        chosen = [choice] if choice is not None else self.choices
+        completion = sum(plan.completion_tokens for plan in chosen)
+        prompt = self.request.prompt_tokens
+        return {
+            "prompt_tokens": prompt,
+            "completion_tokens": completion,
+            "total_tokens": prompt + completion,
+            "cached_tokens": self.cached_tokens,
+            "prompt_tokens_details": {"cached_tokens": self.cached_tokens},
+        }
+
+
+def plan_completion(request: ChatRequest, config: MockConfig, cached_tokens: int) -> Completion:
+    """Decide every choice of a request, deterministically."""
+    ident = "cmpl-" + hashlib.sha256(request.digest(f"{time.time_ns()}").encode()).hexdigest()[:32]
+    choices = [plan_choice(request, index, config.seed) for index in range(request.n)]
+    return Completion(id=ident, created=int(time.time()), request=request, choices=choices, cached_tokens=cached_tokens)
+
+
+def _message(plan: ChoicePlan) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": plan.content}
+    if plan.reasoning is not None:
+        message["reasoning_content"] = plan.reasoning
+    if plan.tool_calls:
+        message["tool_calls"] = [
+            {"index": i, "id": call.id, "type": call.type, "function": {"name": call.name, "arguments": call.arguments}}
+            for i, call in enumerate(plan.tool_calls)
+        ]
+    return message
+
+
+def completion_body(completion: Completion) -> dict[str, Any]:
+    """The `chat.completion` object (facts §3.9)."""
+    return {
+        "id": completion.id,
+        "object": "chat.completion",
+        "created": completion.created,
+        "model": completion.request.model.id,
+        "choices": [
+            {"index": plan.index, "message": _message(plan), "finish_reason": plan.finish_reason}
+            for plan in completion.choices
+        ],
+        "usage": completion.usage(),
+    }
+
+
+def _deltas(plan: ChoicePlan) -> Iterator[dict[str, Any]]:
+    """The deltas of one choice in the documented order: role, reasoning, content, tool calls."""
+    yield {"role": "assistant", "content": ""}
+    for piece in pieces(plan.reasoning or ""):
+        yield {"reasoning_content": piece}
+    for piece in pieces(plan.content):
+        yield {"content": piece}
+    for i, call in enumerate(plan.tool_calls):
+        yield {
+            "tool_calls": [
+                {"index": i, "id": call.id, "type": "function", "function": {"name": call.name, "arguments": ""}}
+            ]
+        }
+        for piece in _argument_pieces(call.arguments):
+            yield {"tool_calls": [{"index": i, "function": {"arguments": piece}}]}
+
+
+def _argument_pieces(arguments: str, size: int = 8) -> list[str]:
+    return [arguments[i : i + size] for i in range(0, len(arguments), size)]
+
+
+def stream_chunks(completion: Completion, config: MockConfig) -> Iterator[dict[str, Any]]:
+    """Every `chat.completion.chunk` of the stream, choices interleaved, each ending with its usage (facts §3.10)."""
+    head = {"id": completion.id, "object": "chat.completion.chunk", "created": completion.created}
+    head["model"] = completion.request.model.id
+    per_choice = [list(_deltas(plan)) for plan in completion.choices]
+    longest = max(len(deltas) for deltas in per_choice)
+    for step in range(longest):
+        for plan, deltas in zip(completion.choices, per_choice, strict=True):
+            if step < len(deltas):
+                choice = {"index": plan.index, "delta": deltas[step], "finish_reason": None}
+                yield {**head, "choices": [choice]}
+    top_level_only = config.has_fault("stream-usage-top-level-only")
+    for plan in completion.choices:
+        final: dict[str, Any] = {"index": plan.index, "delta": {}, "finish_reason": plan.finish_reason}
+        if not top_level_only:
+            final["usage"] = completion.usage(plan)
+        yield {**head, "choices": [final]}
+    if completion.request.include_usage or top_level_only:
+        yield {**head, "choices": [], "usage": completion.usage()}

@@ -1,0 +1,155 @@
+"""Deterministic generation of one choice: reasoning, content or tool calls, cut by stop and token budget.
+
+Same request and seed, same output. The text depends only on the conversation (see `ChatRequest.seed_material`),
+so adding `stop`, a token limit or `stream` cuts or reframes the same text rather than producing another.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from kimi_conformance.mock import instances
+from kimi_conformance.mock.request import ChatRequest
+from kimi_conformance.mock.tokenizer import count_text
+
+_VOCABULARY = tuple(
+    (
+        "the moon rises over quiet water while kimi answers every question with care and a little wit "
+        "streams of tokens flow through the wire one chunk after another until the final sentinel arrives "
+        "a careful server keeps its promises about usage order roles and tool calls so clients never guess "
+        "tests read each event check each field and report what breaks in plain words with evidence attached"
+    ).split()
+)
+_REASONING_OPENERS = ("Let me think about this.", "First, consider the request.", "The user asks something.")
+_PIECE = re.compile(r"\S+\s*|\s+")
+
+
+@dataclass(slots=True)
+class ToolCallPlan:
+    """One tool call the choice makes."""
+
+    id: str
+    name: str
+    arguments: str
+    type: str = "function"
+
+
+@dataclass(slots=True)
+class ChoicePlan:
+    """Everything one choice emits, decided before any byte is sent."""
+
+    index: int
+    reasoning: str | None
+    content: str
+    tool_calls: list[ToolCallPlan] = field(default_factory=list)
+    finish_reason: str = "stop"
+
+    @property
+    def completion_tokens(self) -> int:
+        total = count_text(self.reasoning or "") + count_text(self.content)
+        for call in self.tool_calls:
+            total += count_text(call.name) + count_text(call.arguments)
+        return total
+
+
+def _sentences(rng: random.Random, words: int) -> str:
+    out: list[str] = []
+    sentence: list[str] = []
+    for _ in range(words):
+        sentence.append(rng.choice(_VOCABULARY))
+        if len(sentence) >= rng.randint(6, 12):
+            out.append(" ".join(sentence).capitalize() + ".")
+            sentence = []
+    if sentence:
+        out.append(" ".join(sentence).capitalize() + ".")
+    return " ".join(out)
+
+
+def pieces(text: str) -> list[str]:
+    """Split text into stream deltas (a word with its trailing space); joining them gives the text back."""
+    return _PIECE.findall(text)
+
+
+def _cut_to_budget(text: str, budget: int) -> tuple[str, bool]:
+    """The longest prefix of `text` made of whole pieces within `budget` tokens, and whether it was cut."""
+    if count_text(text) <= budget:
+        return text, False
+    kept = ""
+    for piece in pieces(text):
+        if count_text(kept + piece) > budget:
+            break
+        kept += piece
+    return kept, True
+
+
+def _apply_stop(text: str, stops: tuple[str, ...]) -> tuple[str, bool]:
+    positions = [text.find(stop) for stop in stops if stop and stop in text]
+    if not positions:
+        return text, False
+    return text[: min(positions)], True
+
+
+def _tool_names_to_call(request: ChatRequest, rng: random.Random) -> list[dict[str, Any]]:
+    choice = request.tool_choice
+    if not request.tools or choice == "none":
+        return []
+    if choice != "required" and request.last_role not in ("user", "system"):
+        return []  # after tool results (or a partial prefix) the model answers in words
+    last = request.messages[-1].get("content")
+    text = last if isinstance(last, str) else json.dumps(last)
+    named = [tool for tool in request.tools if str(tool.get("function", {}).get("name", "")) in text]
+    return named or [rng.choice(request.tools)]
+
+
+def _arguments(tool: dict[str, Any], rng: random.Random) -> str:
+    function = tool.get("function", {})
+    if tool.get("type") == "builtin_function":
+        search_id = f"{rng.getrandbits(64):016x}"
+        return json.dumps({"search_result": {"search_id": search_id}, "usage": {"total_tokens": 128}})
+    value = instances.generate(function.get("parameters", {}), rng)
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _answer(request: ChatRequest, rng: random.Random) -> str:
+    if request.response_format == "json_schema" and request.json_schema is not None:
+        return json.dumps(instances.generate(request.json_schema, rng), ensure_ascii=False, separators=(",", ":"))
+    if request.response_format == "json_object":
+        value = {"answer": _sentences(rng, rng.randint(4, 10)), "confidence": round(rng.random(), 2)}
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return _sentences(rng, rng.randint(10, 40))
+
+
+def plan_choice(request: ChatRequest, index: int, seed: int) -> ChoicePlan:
+    """Decide what choice `index` of `request` says."""
+    rng = random.Random(f"{seed}:{index}:{request.digest()}")
+    reasoning = None
+    if request.thinking:
+        reasoning = rng.choice(_REASONING_OPENERS) + " " + _sentences(rng, rng.randint(8, 24))
+    tools = _tool_names_to_call(request, rng)
+    budget = request.max_tokens
+    if tools:
+        base = request.tool_call_count()
+        calls = [
+            ToolCallPlan(id=f"functions.{name}:{base + i}", name=name, arguments=_arguments(tool, rng))
+            for i, tool in enumerate(tools)
+            for name in [str(tool.get("function", {}).get("name", ""))]
+        ]
+        plan = ChoicePlan(index=index, reasoning=reasoning, content="", tool_calls=calls, finish_reason="tool_calls")
+        if budget is None or plan.completion_tokens <= budget:
+            return plan
+        reasoning_kept, _ = _cut_to_budget(reasoning or "", budget)
+        return ChoicePlan(index, reasoning if reasoning is None else reasoning_kept, "", finish_reason="length")
+    content, _ = _apply_stop(_answer(request, rng), request.stops)
+    if budget is not None:
+        reasoning_tokens = count_text(reasoning or "")
+        if reasoning is not None and reasoning_tokens >= budget:
+            kept, _ = _cut_to_budget(reasoning, budget)
+            return ChoicePlan(index, kept, "", finish_reason="length")
+        content, cut = _cut_to_budget(content, budget - reasoning_tokens)
+        if cut:
+            return ChoicePlan(index, reasoning, content, finish_reason="length")
+    return ChoicePlan(index, reasoning, content, finish_reason="stop")

@@ -1,0 +1,100 @@
+"""The HTTP edge of the mock: authentication, limits, body parsing and error responses for every endpoint."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.background import BackgroundTask
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+
+from kimi_conformance.mock.config import MockConfig
+from kimi_conformance.mock.errors import ApiError, invalid_request, unauthenticated
+from kimi_conformance.mock.state import MockState
+
+MAX_BODY_BYTES = 100 * 1024 * 1024
+"""Request bodies up to 100 MB are documented (facts §3.4)."""
+Handler = Callable[[Request, MockState], Awaitable[Response]]
+log = logging.getLogger("kimi_conformance.mock")
+
+
+def error_response(error: ApiError, config: MockConfig) -> JSONResponse:
+    """The common envelope `{"error": {"message", "type"}}` (facts §9), or a faulty variant."""
+    status, body = error.status, error.envelope()
+    if config.has_fault("server-error-for-client-errors") and status == 400:
+        status, body = 500, {"error": {"message": error.message, "type": "server_error"}}
+    if config.has_fault("error-envelope-flat"):
+        body = {"message": body["error"]["message"]}
+    return JSONResponse(body, status_code=status, headers=error.headers)
+
+
+def _api_key(request: Request, config: MockConfig) -> str:
+    scheme, _, key = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and key.strip() in config.api_keys:
+        return key.strip()
+    if config.has_fault("auth-ignored"):
+        return "anonymous"
+    raise unauthenticated()
+
+
+def endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    """Wrap a handler with auth, rate limits and the error envelope; nothing escapes as a bare 500."""
+
+    async def wrapped(request: Request) -> Response:
+        state: MockState = request.app.state.mock
+        try:
+            key = _api_key(request, state.config)
+            state.limiter.admit(key)
+        except ApiError as error:
+            return error_response(error, state.config)
+        request.state.api_key = key
+        try:
+            response = await handler(request, state)
+        except ApiError as error:
+            response = error_response(error, state.config)
+        except Exception:
+            log.exception("mock handler failed on %s %s", request.method, request.url.path)
+            response = error_response(ApiError(500, "server_error", "Internal server error"), state.config)
+        if isinstance(response, StreamingResponse):
+            response.background = BackgroundTask(state.limiter.release, key)
+        else:
+            state.limiter.release(key)
+        return response
+
+    return wrapped
+
+
+async def read_json(request: Request) -> Any:
+    """The JSON body, or 400 for a wrong content type, an oversized body, invalid UTF-8 or invalid JSON."""
+    content_type = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
+    if content_type != "application/json" and not content_type.endswith("+json"):
+        raise invalid_request(f"Invalid request: Content-Type must be application/json, got {content_type!r}")
+    if int(request.headers.get("content-length") or 0) > MAX_BODY_BYTES:
+        raise invalid_request("Invalid request: the request body is larger than 100MB")
+    raw = await request.body()
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise invalid_request(f"Invalid request: the body is not valid UTF-8 ({exc.reason})") from None
+    except json.JSONDecodeError as exc:
+        raise invalid_request(f"Invalid request: the body is not valid JSON ({exc.msg} at char {exc.pos})") from None
+
+
+async def gateway_not_found(request: Request, exc: Exception) -> Response:
+    """Unknown routes and methods get the gateway envelope seen live, not the API's (facts §1 [O])."""
+    status = exc.status_code if isinstance(exc, HTTPException) else 404
+    body = {
+        "code": 5,
+        "error": "url.not_found",
+        "message": "没找到对象",
+        "method": request.method,
+        "scode": "0x5",
+        "status": False,
+        "ua": request.headers.get("user-agent", ""),
+        "url": request.url.path,
+    }
+    return JSONResponse(body, status_code=404 if status in (404, 405) else status)

@@ -1,0 +1,103 @@
+"""Deterministic JSON values that validate against an MFJS (Moonshot-flavoured JSON Schema) schema.
+
+Used for tool-call arguments and `json_schema` response content. Covers the MFJS keywords (type, properties,
+required, additionalProperties, items, enum, anyOf, $ref/$defs, length/range/size bounds); anything unknown
+falls back to a small valid value. Bounded depth keeps recursive schemas finite.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from typing import Any
+
+_WORDS = ("alpha", "beta", "gamma", "delta", "kimi", "moon", "shot", "value", "sample", "token")
+_MAX_DEPTH = 6
+
+
+def _resolve(schema: Any, root: dict[str, Any]) -> Any:
+    seen = 0
+    while isinstance(schema, dict) and isinstance(schema.get("$ref"), str) and seen < 16:
+        ref: str = schema["$ref"]
+        if ref == "#":
+            schema = root
+        elif ref.startswith("#/$defs/"):
+            schema = root.get("$defs", {}).get(ref.removeprefix("#/$defs/"), {})
+        else:
+            return {}
+        seen += 1
+    return schema
+
+
+def _string(schema: dict[str, Any], rng: random.Random) -> str:
+    low = schema.get("minLength", 0)
+    high = schema.get("maxLength", max(low, 12))
+    low, high = (int(low), int(high)) if isinstance(low, int) and isinstance(high, int) else (0, 12)
+    text = rng.choice(_WORDS)
+    while len(text) < low:
+        text += rng.choice(_WORDS)
+    return text[: max(high, 0)] if len(text) > high else text
+
+
+def _number(schema: dict[str, Any], rng: random.Random, integer: bool) -> int | float:
+    low = schema.get("minimum")
+    high = schema.get("maximum")
+    low = low if isinstance(low, int | float) and not isinstance(low, bool) else 0
+    high = high if isinstance(high, int | float) and not isinstance(high, bool) else low + 100
+    if high < low:
+        high = low
+    if integer:
+        lo, hi = math.ceil(low), math.floor(high)
+        return rng.randint(lo, hi) if lo <= hi else lo
+    return round(rng.uniform(low, high), 3) if high > low else low
+
+
+def generate(schema: Any, rng: random.Random, root: dict[str, Any] | None = None, depth: int = 0) -> Any:
+    """A value for `schema`, drawn from `rng`."""
+    root = root if root is not None else (schema if isinstance(schema, dict) else {})
+    schema = _resolve(schema, root)
+    if not isinstance(schema, dict) or not schema:
+        return {} if depth == 0 else "any"
+    enum = schema.get("enum")
+    if isinstance(enum, list) and enum:
+        return rng.choice(enum)
+    any_of = schema.get("anyOf")
+    if isinstance(any_of, list) and any_of:
+        return generate(any_of[0] if depth >= _MAX_DEPTH else rng.choice(any_of), rng, root, depth + 1)
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kinds = [k for k in kind if k != "null"] or ["null"]
+        kind = rng.choice(kinds) if depth < _MAX_DEPTH else ("null" if "null" in kind else kinds[0])
+    if kind == "object" or (kind is None and "properties" in schema):
+        return _object(schema, rng, root, depth)
+    if kind == "array":
+        items = schema.get("items", {})
+        low = schema.get("minItems", 0)
+        low = low if isinstance(low, int) else 0
+        high = schema.get("maxItems", low + 2)
+        high = high if isinstance(high, int) and high >= low else low
+        size = low if depth >= _MAX_DEPTH else rng.randint(low, min(high, low + 2))
+        return [generate(items, rng, root, depth + 1) for _ in range(size)]
+    if kind == "string":
+        return _string(schema, rng)
+    if kind in ("integer", "number"):
+        return _number(schema, rng, integer=kind == "integer")
+    if kind == "boolean":
+        return rng.random() < 0.5
+    if kind == "null":
+        return None
+    return "any"
+
+
+def _object(schema: dict[str, Any], rng: random.Random, root: dict[str, Any], depth: int) -> dict[str, Any]:
+    properties = schema.get("properties")
+    properties = properties if isinstance(properties, dict) else {}
+    required = schema.get("required")
+    required = [name for name in required if isinstance(name, str)] if isinstance(required, list) else []
+    value: dict[str, Any] = {}
+    for name, subschema in properties.items():
+        if name in required or (depth < 2 and rng.random() < 0.7):
+            value[name] = generate(subschema, rng, root, depth + 1)
+    for name in required:
+        value.setdefault(name, rng.choice(_WORDS))
+    return value

@@ -1,0 +1,66 @@
+"""Serving the mock with uvicorn on loopback: in a background thread (tests, the runner) or in the foreground."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import uvicorn
+
+from kimi_conformance.mock.app import create_app
+from kimi_conformance.mock.config import MockConfig
+
+STARTUP_TIMEOUT = 15.0
+
+
+class MockServer(uvicorn.Server):
+    """A uvicorn server that knows its URL and leaves signal handling to its owner."""
+
+    def __init__(self, config: MockConfig | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.mock_config = config or MockConfig()
+        self.socket = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.socket.bind((host, port))
+        self.host, self.port = host, self.socket.getsockname()[1]
+        app = create_app(self.mock_config)
+        super().__init__(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on", ws="none"))
+
+    def install_signal_handlers(self) -> None:
+        """Signals belong to the thread or program that owns the server."""
+
+    @property
+    def base_url(self) -> str:
+        """The server's root, e.g. `http://127.0.0.1:8123`."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def api_base(self) -> str:
+        """The SDK-style base URL (`.../v1`), what `OpenAI(base_url=...)` takes."""
+        return self.base_url + "/v1"
+
+    def serve_forever(self) -> None:
+        """Run in the calling thread until interrupted."""
+        self.run(sockets=[self.socket])
+
+
+@contextlib.contextmanager
+def serve_in_thread(config: MockConfig | None = None, host: str = "127.0.0.1", port: int = 0) -> Iterator[MockServer]:
+    """Start the mock on a free loopback port in a daemon thread; stop it on exit."""
+    server = MockServer(config, host, port)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [server.socket]}, daemon=True, name="kimi-mock")
+    thread.start()
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the mock server did not start")
+        time.sleep(0.005)
+    try:
+        yield server
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        server.socket.close()

@@ -1,0 +1,75 @@
+"""One deterministic tokenizer for chat accounting and estimate-token-count, so the two always agree.
+
+It is not Moonshot's tokenizer (that is not public); it only has to be stable and plausible: a word is one token
+per four characters, each punctuation mark is a token, whitespace is free.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+_PIECE = re.compile(r"\w{1,4}|[^\w\s]", re.UNICODE)
+MESSAGE_OVERHEAD = 4
+"""Tokens for the role markers around each message."""
+REPLY_PRIMER = 3
+"""Tokens that open the assistant's reply."""
+IMAGE_TOKENS = 256
+VIDEO_TOKENS = 1024
+
+
+def count_text(text: str) -> int:
+    """Tokens in a piece of text."""
+    return len(_PIECE.findall(text))
+
+
+def _count_content(content: Any) -> int:
+    if isinstance(content, str):
+        return count_text(content)
+    if not isinstance(content, list):
+        return 0
+    total = 0
+    for part in content:
+        if not isinstance(part, Mapping):
+            continue
+        kind = part.get("type")
+        if kind == "text":
+            total += count_text(str(part.get("text", "")))
+        elif kind == "image_url":
+            total += IMAGE_TOKENS
+        elif kind == "video_url":
+            total += VIDEO_TOKENS
+    return total
+
+
+def count_message(message: Mapping[str, Any]) -> int:
+    """Tokens of one message as the prompt sees it."""
+    total = MESSAGE_OVERHEAD + _count_content(message.get("content"))
+    for key in ("name", "reasoning_content", "tool_call_id"):
+        value = message.get(key)
+        if isinstance(value, str):
+            total += count_text(value)
+    tool_calls = message.get("tool_calls")
+    if isinstance(tool_calls, list):
+        total += count_text(json.dumps(tool_calls, ensure_ascii=False, sort_keys=True))
+    return total
+
+
+def count_prompt(messages: Iterable[Mapping[str, Any]], tools: Any = None) -> int:
+    """Prompt tokens of a request: every message, the tool definitions, and the reply primer."""
+    total = REPLY_PRIMER + sum(count_message(message) for message in messages)
+    if isinstance(tools, list) and tools:
+        total += count_text(json.dumps(tools, ensure_ascii=False, sort_keys=True))
+    return total
+
+
+def message_boundaries(messages: Iterable[Mapping[str, Any]]) -> list[int]:
+    """Cumulative token counts after each message (the points a prompt cache can reuse)."""
+    running = 0
+    marks = []
+    for message in messages:
+        running += count_message(message)
+        marks.append(running)
+    return marks
