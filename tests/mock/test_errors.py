@@ -127,8 +127,11 @@ def test_tool_message_needs_a_matching_call(http: httpx.Client) -> None:
 
 
 def test_unknown_route_gets_the_gateway_envelope(http: httpx.Client) -> None:
-    for response in (http.get("/chat/completions"), http.get("/nothing/here")):
-        assert response.status_code == 404
+    wrong_method, unknown_path = http.get("/chat/completions"), http.get("/nothing/here")
+    assert (wrong_method.status_code, wrong_method.headers["allow"]) == (405, "POST")
+    assert http.delete("/files").headers["allow"] == "GET, HEAD, POST"
+    assert unknown_path.status_code == 404
+    for response in (wrong_method, unknown_path):
         body = response.json()
         assert body["error"] == "url.not_found" and body["status"] is False and body["scode"] == "0x5"
 

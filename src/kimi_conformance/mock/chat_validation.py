@@ -11,6 +11,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from jsonschema.exceptions import best_match
+
 from kimi_conformance import contract
 from kimi_conformance.mock import errors
 from kimi_conformance.mock.config import MockConfig
@@ -119,8 +121,6 @@ def _check_schema(body: dict[str, Any], model: ModelInfo) -> None:
 
 
 def _first_error(validator: Any, instance: Any) -> str | None:
-    from jsonschema.exceptions import best_match
-
     error = best_match(validator.iter_errors(instance))
     if error is None:
         return None
@@ -129,9 +129,17 @@ def _first_error(validator: Any, instance: Any) -> str | None:
     return f"{message} (at {where})" if where else message
 
 
-def cross_field_problems(body: dict[str, Any], thinking: bool) -> list[str]:
-    """Rules over several fields that the contract cannot state in JSON Schema (listed in openapi/README.md)."""
+def cross_field_problems(body: dict[str, Any], model: ModelInfo, thinking: bool) -> list[str]:
+    """Rules over several fields that the contract cannot state in JSON Schema (listed in openapi/README.md).
+
+    `body` must already be valid against the model's request schema."""
     problems: list[str] = []
+    prompt_tokens = count_prompt(body["messages"], body.get("tools"))
+    max_tokens = _max_tokens(body)
+    if prompt_tokens > model.context_length:
+        problems.append("Invalid request: Input token length too long")
+    elif max_tokens is not None and prompt_tokens + max_tokens > model.context_length:
+        problems.append(errors.TOKEN_LIMIT.format(limit=model.context_length))
     messages: list[dict[str, Any]] = body.get("messages") or []
     names = [tool.get("function", {}).get("name") for tool in body.get("tools") or []]
     problems += [f"function name {name} is duplicated" for name in sorted({n for n in names if names.count(n) > 1})]
@@ -192,16 +200,10 @@ def parse_chat_request(body: Any, config: MockConfig, files: FileLookup) -> Chat
     _check_tool_choice(body, thinking)
     _check_media(body, model, files)
     _check_schema(body, model)
-    problems = cross_field_problems(body, thinking)
+    problems = cross_field_problems(body, model, thinking)
     if problems:
         raise invalid_request(problems[0])
-    prompt_tokens = count_prompt(body["messages"], body.get("tools"))
-    max_tokens = _max_tokens(body)
-    if prompt_tokens > model.context_length:
-        raise invalid_request("Invalid request: Input token length too long")
-    if max_tokens is not None and prompt_tokens + max_tokens > model.context_length:
-        raise invalid_request(errors.TOKEN_LIMIT.format(limit=model.context_length))
-    return _normalise(body, model, thinking, prompt_tokens, max_tokens)
+    return _normalise(body, model, thinking, count_prompt(body["messages"], body.get("tools")), _max_tokens(body))
 
 
 def _normalise(

@@ -11,6 +11,7 @@ from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
 
 from kimi_conformance.mock.config import MockConfig
 from kimi_conformance.mock.errors import ApiError, invalid_request, unauthenticated
@@ -85,8 +86,18 @@ async def read_json(request: Request) -> Any:
 
 
 async def gateway_not_found(request: Request, exc: Exception) -> Response:
-    """Unknown routes and methods get the gateway envelope seen live, not the API's (facts §1 [O])."""
+    """Unknown routes get the gateway envelope seen live, not the API's (facts §1 [O]). Its status is [I]: 404 for
+    an unknown path, 405 with `Allow` for a known path and a wrong method (the live body is the same)."""
     status = exc.status_code if isinstance(exc, HTTPException) else 404
+    allowed = sorted(
+        {
+            method
+            for route in request.app.routes
+            if isinstance(route, Route) and route.path_regex.match(request.url.path)
+            for method in route.methods or ()
+        }
+    )
+    headers = {"Allow": ", ".join(allowed)} if status == 405 else None
     body = {
         "code": 5,
         "error": "url.not_found",
@@ -97,4 +108,4 @@ async def gateway_not_found(request: Request, exc: Exception) -> Response:
         "ua": request.headers.get("user-agent", ""),
         "url": request.url.path,
     }
-    return JSONResponse(body, status_code=404 if status in (404, 405) else status)
+    return JSONResponse(body, status_code=status if status in (404, 405) else 404, headers=headers)

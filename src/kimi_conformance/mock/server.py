@@ -23,6 +23,7 @@ class MockServer(uvicorn.Server):
         self.mock_config = config or MockConfig()
         self.socket = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
         self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.socket.bind((host, port))
         self.host, self.port = host, self.socket.getsockname()[1]
         app = create_app(self.mock_config)
