@@ -30,6 +30,8 @@ def test_schemathesis_finds_nothing(mock_server: MockServer, tmp_path: Path) -> 
     report = tmp_path / "junit.xml"
     command = [
         *schemathesis_cli(),
+        "--config-file",
+        str(Path(__file__).with_name("schemathesis.toml")),
         "run",
         str(contract_path()),
         "--url",

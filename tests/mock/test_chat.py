@@ -8,9 +8,9 @@ from typing import Any
 import httpx
 import pytest
 from jsonschema import Draft202012Validator
+from tests.conftest import user
 
 from kimi_conformance.mock import MockConfig, serve_in_thread
-from tests.conftest import user
 
 WEATHER_TOOL = {
     "type": "function",
@@ -171,7 +171,10 @@ def test_cached_tokens_when_a_prefix_repeats(http: httpx.Client) -> None:
     assert other_key["usage"]["cached_tokens"] == 0
 
 
-PNG = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+PNG = (
+    "data:image/png;base64,"
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+)
 
 
 def test_vision_parts_only_for_vision_models(http: httpx.Client) -> None:

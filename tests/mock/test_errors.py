@@ -11,9 +11,9 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.conftest import user
 
 from kimi_conformance.mock import DEFAULT_API_KEY, MockConfig, MockServer, serve_in_thread
-from tests.conftest import user
 
 OPERATIONS = [
     ("POST", "/chat/completions"),
@@ -74,8 +74,16 @@ def test_unknown_model_is_404(http: httpx.Client) -> None:
             "invalid thinking: only type=enabled is allowed for this model",
         ),
         (
-            {"model": "kimi-k2.6", "tool_choice": "required", "tools": [{"type": "function", "function": {
-                "name": "f_x", "parameters": {"type": "object", "properties": {}}}}]},
+            {
+                "model": "kimi-k2.6",
+                "tool_choice": "required",
+                "tools": [
+                    {
+                        "type": "function",
+                        "function": {"name": "f_x", "parameters": {"type": "object", "properties": {}}},
+                    }
+                ],
+            },
             "tool_choice 'required' is incompatible with thinking enabled",
         ),
     ],
@@ -86,7 +94,11 @@ def test_parameter_rules_in_the_observed_style(http: httpx.Client, body: dict[st
 
 
 def test_fixed_values_and_omission_are_accepted(http: httpx.Client) -> None:
-    for extra in ({}, {"temperature": 1.0, "top_p": 0.95, "n": 1}, {"temperature": 0.6, "thinking": {"type": "disabled"}}):
+    for extra in (
+        {},
+        {"temperature": 1.0, "top_p": 0.95, "n": 1},
+        {"temperature": 0.6, "thinking": {"type": "disabled"}},
+    ):
         response = http.post("/chat/completions", json={"model": "kimi-k2.6", "messages": user("OK"), **extra})
         assert response.status_code == 200, (extra, response.text)
 

@@ -9,9 +9,9 @@ from typing import Any
 
 import httpx
 import pytest
+from tests.conftest import user
 
 from kimi_conformance.mock import DEFAULT_API_KEY, MockConfig, MockServer, serve_in_thread
-from tests.conftest import user
 
 
 def upload(http: httpx.Client, name: str, data: bytes, purpose: str) -> httpx.Response:
@@ -38,7 +38,7 @@ def wait_for(http: httpx.Client, batch_id: str, statuses: set[str], timeout: flo
 
 
 def test_file_lifecycle(http: httpx.Client) -> None:
-    created = upload(http, "notes.md", "# Kimi\nhello".encode(), "file-extract")
+    created = upload(http, "notes.md", b"# Kimi\nhello", "file-extract")
     assert created.status_code == 200
     stored = created.json()
     assert stored["object"] == "file" and stored["bytes"] == 12 and stored["status"] == "ok"
