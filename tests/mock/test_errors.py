@@ -223,3 +223,19 @@ def test_no_chat_input_gives_a_server_error(http: httpx.Client, body: dict[str, 
 def test_no_json_input_gives_a_server_error_elsewhere(http: httpx.Client, body: Any, path: str) -> None:
     response = http.post(path, content=json.dumps(body).encode())
     assert response.status_code in (400, 404), response.text
+
+
+def test_limits_are_shared_by_the_keys_of_the_organisation() -> None:
+    with serve_in_thread(MockConfig(rpm=1, api_keys=frozenset({"sk-a1234", "sk-b5678"}))) as server:
+        first = httpx.get(server.api_base + "/models", headers={"Authorization": "Bearer sk-a1234"})
+        second = httpx.get(server.api_base + "/models", headers={"Authorization": "Bearer sk-b5678"})
+    assert (first.status_code, second.status_code) == (200, 429)
+    assert "<ak-5678>" in second.json()["error"]["message"]
+
+
+def test_integral_floats_are_integers(http: httpx.Client) -> None:
+    """JSON Schema counts 2.0 as an integer; so does the mock (n, max_tokens)."""
+    body = {"model": "kimi-k2-turbo-preview", "messages": user("hi"), "n": 2.0, "temperature": 0.5, "max_tokens": 3.0}
+    response = http.post("/chat/completions", json=body)
+    assert response.status_code == 200, response.text
+    assert len(response.json()["choices"]) == 2 and response.json()["choices"][0]["finish_reason"] == "length"

@@ -130,6 +130,14 @@ def test_batch_runs_to_completion_and_writes_files(http: httpx.Client) -> None:
 )
 def test_invalid_batch_files_fail_validation(http: httpx.Client, content: bytes) -> None:
     input_file = upload(http, "in.jsonl", content, "batch").json()
+    assert_batch_fails(http, input_file)
+
+
+def test_batch_input_must_be_jsonl(http: httpx.Client) -> None:
+    assert_batch_fails(http, upload(http, "in.txt", batch_line("a").encode(), "batch").json())
+
+
+def assert_batch_fails(http: httpx.Client, input_file: dict[str, Any]) -> None:
     body = {"input_file_id": input_file["id"], "endpoint": "/v1/chat/completions", "completion_window": "1d"}
     batch = http.post("/batches", json=body).json()
     failed = wait_for(http, batch["id"], {"completed", "failed"})

@@ -21,8 +21,8 @@ from kimi_conformance.mock.faults import FAULTS
     help=f"Accepted API key (repeatable). Default: {DEFAULT_API_KEY}.",
 )
 @click.option("--chunk-delay", default=0.0, show_default=True, type=click.FloatRange(0), help="Seconds between chunks.")
-@click.option("--rpm", type=click.IntRange(1), help="Requests per minute per key before 429.")
-@click.option("--max-concurrency", type=click.IntRange(1), help="Requests in flight per key before 429.")
+@click.option("--rpm", type=click.IntRange(1), help="Requests per minute before 429 (all keys together).")
+@click.option("--max-concurrency", type=click.IntRange(1), help="Requests in flight before 429 (all keys together).")
 @click.option(
     "--batch-step", default=0.5, show_default=True, type=click.FloatRange(0), help="Seconds per batch status."
 )

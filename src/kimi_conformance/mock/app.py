@@ -93,7 +93,8 @@ async def upload_file(request: Request, state: MockState) -> Response:
 
 
 async def list_files(request: Request, state: MockState) -> Response:
-    return JSONResponse({"object": "list", "data": [f.as_json() for f in state.files.list()]})
+    # No pagination is documented for files; `has_more: false` lets SDK auto-pagination stop ([I]).
+    return JSONResponse({"object": "list", "data": [f.as_json() for f in state.files.list()], "has_more": False})
 
 
 async def retrieve_file(request: Request, state: MockState) -> Response:

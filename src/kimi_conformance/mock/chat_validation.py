@@ -44,7 +44,7 @@ def check_sampling(body: dict[str, Any], model: ModelInfo, thinking: bool, confi
         if value is None:
             continue
         number = _number(value)
-        if number is None or (rule.integer and not isinstance(value, int)):
+        if number is None or (rule.integer and not number.is_integer()):  # JSON Schema: 2.0 is an integer
             raise invalid_request(f"invalid {name}: must be {'an integer' if rule.integer else 'a number'}")
         fixed = rule.fixed_value(thinking)
         if fixed is not None and number != fixed:
@@ -175,8 +175,9 @@ def cross_field_problems(body: dict[str, Any], model: ModelInfo, thinking: bool)
 
 def _max_tokens(body: dict[str, Any]) -> int | None:
     for key in ("max_completion_tokens", "max_tokens"):
-        if isinstance(body.get(key), int):
-            return int(body[key])
+        number = _number(body.get(key))
+        if number is not None:
+            return int(number)
     return None
 
 

@@ -22,9 +22,9 @@ class MockConfig:
     chunk_delay: float = 0.0
     """Seconds between two streamed chunks."""
     rpm: int | None = None
-    """Requests per minute per key before 429 `rate_limit_reached_error`; None for no limit."""
+    """Requests per minute (all keys together) before 429 `rate_limit_reached_error`; None for no limit."""
     max_concurrency: int | None = None
-    """Requests in flight per key before 429; None for no limit."""
+    """Requests in flight (all keys together) before 429; None for no limit."""
     faults: frozenset[str] = frozenset()
     """Named deviations from the contract (see `faults.py`); empty for the conformant mock."""
     max_file_bytes: int = 100 * MiB

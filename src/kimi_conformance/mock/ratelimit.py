@@ -1,4 +1,6 @@
-"""Optional per-key limits: requests per minute and requests in flight (facts §10), answered with 429."""
+"""Optional limits: requests per minute and requests in flight (facts §10), answered with 429.
+
+Limits are per organisation and shared by all its keys (facts §10 [D]); the mock serves one organisation."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ WINDOW_SECONDS = 60.0
 
 
 class RateLimiter:
-    """Sliding-window RPM and a concurrency counter, per API key."""
+    """Sliding-window RPM and a concurrency counter for the organisation; messages name the key used."""
 
     def __init__(self, organization: str, rpm: int | None, max_concurrency: int | None) -> None:
         self._organization = organization
@@ -28,7 +30,7 @@ class RateLimiter:
     def admit(self, key: str) -> None:
         """Count a request in, or raise 429 `rate_limit_reached_error` with `Retry-After`."""
         now = time.monotonic()
-        starts = self._starts[key]
+        starts = self._starts[self._organization]
         while starts and now - starts[0] >= WINDOW_SECONDS:
             starts.popleft()
         if self._rpm is not None and len(starts) >= self._rpm:
@@ -37,14 +39,14 @@ class RateLimiter:
                 org=self._organization, key=self._key_label(key), rpm=self._rpm, after=after
             )
             raise ApiError(429, "rate_limit_reached_error", message, headers={"Retry-After": str(after)})
-        if self._max_concurrency is not None and self._in_flight[key] >= self._max_concurrency:
+        if self._max_concurrency is not None and self._in_flight[self._organization] >= self._max_concurrency:
             message = errors.CONCURRENCY_LIMIT.format(
                 org=self._organization, key=self._key_label(key), limit=self._max_concurrency, after=1
             )
             raise ApiError(429, "rate_limit_reached_error", message, headers={"Retry-After": "1"})
         starts.append(now)
-        self._in_flight[key] += 1
+        self._in_flight[self._organization] += 1
 
     def release(self, key: str) -> None:
         """Count a finished request (or closed stream) out."""
-        self._in_flight[key] = max(0, self._in_flight[key] - 1)
+        self._in_flight[self._organization] = max(0, self._in_flight[self._organization] - 1)

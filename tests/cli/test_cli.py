@@ -1,0 +1,71 @@
+"""The command line: `kimi-conformance` and `python -m kimi_conformance`, as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+import httpx
+from click.testing import CliRunner
+
+from kimi_conformance import __version__
+from kimi_conformance.cli import cli
+from kimi_conformance.mock import DEFAULT_API_KEY
+from kimi_conformance.mock.faults import FAULTS
+
+
+def test_version_and_help() -> None:
+    runner = CliRunner()
+    assert __version__ in runner.invoke(cli, ["--version"]).output
+    helped = runner.invoke(cli, ["mock", "--help"])
+    assert helped.exit_code == 0
+    for option in ("--host", "--port", "--seed", "--api-key", "--chunk-delay", "--rpm", "--max-concurrency", "--fault"):
+        assert option in helped.output
+
+
+def test_list_faults() -> None:
+    result = CliRunner().invoke(cli, ["mock", "--list-faults"])
+    assert result.exit_code == 0
+    assert [line.split("\t")[0] for line in result.output.splitlines()] == list(FAULTS)
+
+
+def test_unknown_fault_is_a_usage_error() -> None:
+    result = CliRunner().invoke(cli, ["mock", "--port", "0", "--fault", "no-such-fault"])
+    assert result.exit_code == 2
+    assert "unknown fault(s): no-such-fault" in result.output
+
+
+def test_demo_runs_against_the_embedded_mock() -> None:
+    result = CliRunner().invoke(cli, ["demo", "--model", "kimi-k2-turbo-preview"])
+    assert result.exit_code == 0, result.output
+    assert '"object": "chat.completion"' in result.output
+    assert "data: [DONE]" in result.output
+
+
+def test_mock_command_serves_until_stopped() -> None:
+    """`python -m kimi_conformance mock --port 0` starts, says where it listens, answers, and stops on SIGTERM."""
+    command = [sys.executable, "-m", "kimi_conformance", "mock", "--port", "0", "--api-key", "sk-test-1", "--seed", "7"]
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stderr is not None
+        banner = process.stderr.readline()
+        assert "serving http://127.0.0.1:" in banner and "sk-test-1" not in banner
+        api_base = banner.split("serving ", 1)[1].split(" ", 1)[0]
+        body = {"model": "moonshot-v1-8k", "messages": [{"role": "user", "content": "hi"}]}
+        ok = httpx.post(api_base + "/chat/completions", json=body, headers={"Authorization": "Bearer sk-test-1"})
+        assert ok.status_code == 200 and json.loads(ok.text)["model"] == "moonshot-v1-8k"
+        default_key = httpx.get(api_base + "/models", headers={"Authorization": f"Bearer {DEFAULT_API_KEY}"})
+        assert default_key.status_code == 401
+    finally:
+        process.terminate()
+        deadline = time.monotonic() + 10
+        while process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        if process.stderr is not None:
+            process.stderr.close()
+    assert process.returncode is not None

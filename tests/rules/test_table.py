@@ -1,0 +1,56 @@
+"""The model rules table: complete, validated against its JSON Schema, and loud when it is wrong."""
+
+from __future__ import annotations
+
+import pytest
+
+from kimi_conformance.errors import ConfigError
+from kimi_conformance.rules import Thinking, load_rules, table
+
+FACTS_MODEL_IDS = {
+    "moonshot-v1-8k", "moonshot-v1-32k", "moonshot-v1-128k", "moonshot-v1-auto",
+    "moonshot-v1-8k-vision-preview", "moonshot-v1-32k-vision-preview", "moonshot-v1-128k-vision-preview",
+    "kimi-latest", "kimi-k2-0711-preview", "kimi-k2-0905-preview", "kimi-k2-turbo-preview",
+    "kimi-k2-thinking", "kimi-k2-thinking-turbo", "kimi-k2.5", "kimi-k2.6",
+    "kimi-k2.7-code", "kimi-k2.7-code-highspeed", "kimi-k3",
+}  # fmt: skip
+
+
+def test_every_model_of_the_facts_is_in_the_table() -> None:
+    assert set(load_rules().models) == FACTS_MODEL_IDS
+
+
+def test_family_facts() -> None:
+    rules = load_rules()
+    k26 = rules.models["kimi-k2.6"]
+    assert k26.context_length == 262144 and k26.thinking is Thinking.DEFAULT_ON and k26.video_in
+    temperature = k26.family.params["temperature"]
+    assert (temperature.fixed_value(thinking=True), temperature.fixed_value(thinking=False)) == (1.0, 0.6)
+    v1 = rules.models["moonshot-v1-8k"].family.params["temperature"]
+    assert (v1.minimum, v1.maximum, v1.effective_default(thinking=False)) == (0.0, 1.0, 0.0)
+    assert not rules.models["kimi-k2-turbo-preview"].thinks(None)
+    assert rules.models["kimi-k2-thinking"].thinks({"type": "disabled"})
+    assert not rules.models["kimi-k2.5"].thinks({"type": "disabled"})
+
+
+def test_every_rule_cites_a_source() -> None:
+    rules = load_rules()
+    assert all(model.source.startswith("facts §") for model in rules.models.values())
+    assert all(family.source.startswith("facts §") for family in rules.families.values())
+
+
+def test_an_invalid_table_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    original = table._read
+
+    def broken(name: str) -> str:
+        text = original(name)
+        return text.replace('thinking = "never"', 'thinking = "sometimes"', 1) if name == "models.toml" else text
+
+    monkeypatch.setattr(table, "_read", broken)
+    load_rules.cache_clear()
+    try:
+        with pytest.raises(ConfigError, match="models.toml is invalid at models/0/thinking"):
+            load_rules()
+    finally:
+        monkeypatch.undo()
+        load_rules.cache_clear()
