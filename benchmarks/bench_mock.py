@@ -1,9 +1,9 @@
 """Throughput of the reference mock next to a bare uvicorn hello-world app, measured in the same run.
 
-Three servers run in background threads of this process, with the same uvicorn settings, on free loopback
-ports: the mock as shipped (`serve_in_thread`), the same mock app on a socket made like uvicorn's own, and a
-minimal raw ASGI hello-world app. The load comes from separate processes (httpx.AsyncClient, N concurrent
-connections each), so the client does not share a GIL with the servers. Figures per server:
+Two servers run in background threads of this process, with the same uvicorn settings, on free loopback
+ports: the mock as shipped (`serve_in_thread`) and a minimal raw ASGI hello-world app. The load comes from
+separate processes (httpx.AsyncClient, N concurrent connections each), so the client does not share a GIL
+with the servers. Figures per server:
 
 - non-stream requests/s: `POST /v1/chat/completions` (kimi-k2-turbo-preview, short prompt) vs a small JSON body;
 - streamed chunks/s: SSE events (`data: ...`, `[DONE]` included) received over streamed completions vs the same
@@ -35,7 +35,7 @@ from typing import Any, Literal
 import httpx
 import uvicorn
 
-from kimi_conformance.mock import DEFAULT_API_KEY, MockConfig, create_app, serve_in_thread
+from kimi_conformance.mock import DEFAULT_API_KEY, MockConfig, serve_in_thread
 
 MODEL = "kimi-k2-turbo-preview"
 PROMPT = [{"role": "user", "content": "Hello, Kimi! How are you today?"}]
@@ -206,12 +206,10 @@ def main() -> None:
     with (
         ProcessPoolExecutor(max_workers=args.processes, mp_context=get_context("spawn")) as pool,
         serve_in_thread(MockConfig()) as mock,
-        serve_app(create_app(MockConfig()), "mock-app", lifespan="on") as mock_app_url,
     ):
-        mock_nodelay = mock.socket.proto == socket.IPPROTO_TCP
         events = events_in_one_stream(mock.base_url)
         with serve_app(hello_app(events), "hello-world") as hello_url:
-            targets = {"mock": mock.base_url, "mock app": mock_app_url, "hello": hello_url}
+            targets = {"mock": mock.base_url, "hello": hello_url}
             for kind, stream in (("non-stream", False), ("stream", True)):
                 for name, root in targets.items():
                     url = root + CHAT_PATH
@@ -232,20 +230,11 @@ def main() -> None:
         ("stream chunks/s", "stream", "events_per_s"),
         ("stream responses/s", "stream", "requests_per_s"),
     ]
-    header = ("", "mock", "mock app", "hello-world", "mock/hello", "app/hello")
+    header = ("", "mock", "hello-world", "mock/hello")
     print(f"{header[0]:24}" + "".join(f"{cell:>13}" for cell in header[1:]))
     for label, kind, attribute in rows:
-        rates = [getattr(figures[name, kind], attribute) for name in ("mock", "mock app", "hello")]
-        ratios = [_ratio(rates[0], rates[2]), _ratio(rates[1], rates[2])]
-        print(f"{label:24}" + "".join(f"{rate:13.1f}" for rate in rates) + "".join(f"{r:>13}" for r in ratios))
-    print()
-    print("mock:     kimi_conformance.mock.serve_in_thread(MockConfig()), as shipped")
-    print("mock app: the same app (create_app) on a socket made like uvicorn's own (IPPROTO_TCP -> TCP_NODELAY)")
-    if not mock_nodelay:
-        print(
-            f"note: serve_in_thread's listening socket has proto={mock.socket.proto}, so asyncio leaves Nagle on for "
-            "its connections; responses written in several segments wait for the client's delayed ACK (~40 ms)"
-        )
+        mock_rate, hello_rate = (getattr(figures[name, kind], attribute) for name in ("mock", "hello"))
+        print(f"{label:24}{mock_rate:13.1f}{hello_rate:13.1f}{_ratio(mock_rate, hello_rate):>13}")
     failures = {f"{name} {kind}": rates.errors for (name, kind), rates in figures.items() if rates.errors}
     if failures:
         print(f"\nnon-200 responses: {failures}")

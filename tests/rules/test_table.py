@@ -49,7 +49,7 @@ def test_an_invalid_table_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr(table, "_read", broken)
     load_rules.cache_clear()
     try:
-        with pytest.raises(ConfigError, match="models.toml is invalid at models/0/thinking"):
+        with pytest.raises(ConfigError, match=r"models\.toml is invalid at models/0/thinking"):
             load_rules()
     finally:
         monkeypatch.undo()

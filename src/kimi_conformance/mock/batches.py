@@ -182,7 +182,8 @@ class BatchStore:
             return self._finish_cancel(batch, [], [])
         lines, problems = _validate_lines(self._files.raw(batch.input_file_id))
         if not self._files.get(batch.input_file_id).filename.endswith(".jsonl"):
-            problems.append({"code": "invalid_file_type", "message": "the input file must be a .jsonl file", "line": None})
+            problem = {"code": "invalid_file_type", "message": "the input file must be a .jsonl file", "line": None}
+            problems.append(problem)
         if problems:
             batch.status, batch.failed_at = "failed", int(time.time())
             batch.errors = {"object": "list", "data": problems}

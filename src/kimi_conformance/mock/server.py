@@ -21,9 +21,11 @@ class MockServer(uvicorn.Server):
 
     def __init__(self, config: MockConfig | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
         self.mock_config = config or MockConfig()
-        self.socket = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        # IPPROTO_TCP matters: asyncio turns Nagle off (TCP_NODELAY) only on connections accepted from a socket
+        # whose `proto` says TCP; without it every response split in two writes waits ~40 ms for a delayed ACK.
+        self.socket = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.socket.bind((host, port))
         self.host, self.port = host, self.socket.getsockname()[1]
         app = create_app(self.mock_config)
