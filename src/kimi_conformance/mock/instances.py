@@ -13,6 +13,7 @@ from typing import Any
 
 _WORDS = ("alpha", "beta", "gamma", "delta", "kimi", "moon", "shot", "value", "sample", "token")
 _MAX_DEPTH = 6
+_HARD_DEPTH = 24
 
 
 def _resolve(schema: Any, root: dict[str, Any]) -> Any:
@@ -55,6 +56,8 @@ def _number(schema: dict[str, Any], rng: random.Random, integer: bool) -> int | 
 def generate(schema: Any, rng: random.Random, root: dict[str, Any] | None = None, depth: int = 0) -> Any:
     """A value for `schema`, drawn from `rng`."""
     root = root if root is not None else (schema if isinstance(schema, dict) else {})
+    if depth > _HARD_DEPTH:
+        return None  # a schema that requires infinite nesting has no instance; stop rather than recurse forever
     schema = _resolve(schema, root)
     if not isinstance(schema, dict) or not schema:
         return {} if depth == 0 else "any"

@@ -1,0 +1,43 @@
+"""Generated tool arguments and JSON-schema content validate against their MFJS schema."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from kimi_conformance.mock.instances import generate
+
+SCHEMAS: list[dict[str, Any]] = [
+    {"type": "object", "properties": {"city": {"type": "string", "minLength": 3, "maxLength": 5}}, "required": ["city"]},
+    {"type": "object", "properties": {"n": {"type": "integer", "minimum": 3, "maximum": 4}}, "required": ["n"]},
+    {"type": "object", "properties": {"x": {"type": "number", "minimum": -1.5, "maximum": 1.5}}, "required": ["x"]},
+    {"type": "object", "properties": {"unit": {"type": "string", "enum": ["c", "f"]}}, "required": ["unit"]},
+    {"type": "object", "properties": {"tags": {"type": "array", "items": {"type": "string"}, "minItems": 2}}},
+    {
+        "type": "object",
+        "properties": {"v": {"anyOf": [{"type": "string"}, {"type": "null"}]}, "b": {"type": "boolean"}},
+        "required": ["v", "b"],
+        "additionalProperties": False,
+    },
+    {
+        "type": "object",
+        "$defs": {"node": {"type": "object", "properties": {"next": {"$ref": "#/$defs/node"}}}},
+        "properties": {"head": {"$ref": "#/$defs/node"}},
+        "required": ["head"],
+    },
+    {"type": "object", "properties": {}, "required": ["undeclared"]},
+]
+
+
+@pytest.mark.parametrize("schema", SCHEMAS)
+def test_generated_values_validate(schema: dict[str, Any]) -> None:
+    for seed in range(20):
+        Draft202012Validator(schema).validate(generate(schema, random.Random(seed)))
+
+
+def test_infinitely_nested_required_schema_does_not_recurse_forever() -> None:
+    schema = {"type": "object", "properties": {"me": {"$ref": "#"}}, "required": ["me"]}
+    assert isinstance(generate(schema, random.Random(0)), dict)
