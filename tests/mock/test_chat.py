@@ -8,9 +8,9 @@ from typing import Any
 import httpx
 import pytest
 from jsonschema import Draft202012Validator
-from tests.conftest import user
 
 from kimi_conformance.mock import MockConfig, serve_in_thread
+from tests.conftest import user
 
 WEATHER_TOOL = {
     "type": "function",

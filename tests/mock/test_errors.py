@@ -11,9 +11,9 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.conftest import user
 
 from kimi_conformance.mock import DEFAULT_API_KEY, MockConfig, MockServer, serve_in_thread
+from tests.conftest import user
 
 OPERATIONS = [
     ("POST", "/chat/completions"),

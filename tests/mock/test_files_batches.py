@@ -9,9 +9,9 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.conftest import user
 
 from kimi_conformance.mock import DEFAULT_API_KEY, MockConfig, MockServer, serve_in_thread
+from tests.conftest import user
 
 
 def upload(http: httpx.Client, name: str, data: bytes, purpose: str) -> httpx.Response:

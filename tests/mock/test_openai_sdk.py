@@ -19,9 +19,9 @@ import openai
 import pytest
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 from pydantic import BaseModel, Field
-from tests.conftest import user
 
 from kimi_conformance.mock import DEFAULT_API_KEY, MockConfig, MockServer, serve_in_thread
+from tests.conftest import user
 
 TURBO = "kimi-k2-turbo-preview"
 K26 = "kimi-k2.6"

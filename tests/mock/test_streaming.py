@@ -9,10 +9,10 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.conftest import user
-from tests.mock.test_chat import WEATHER_TOOL
 
 from kimi_conformance.mock import DEFAULT_API_KEY, MockConfig, MockServer, serve_in_thread
+from tests.conftest import user
+from tests.mock.test_chat import WEATHER_TOOL
 
 
 def stream_events(http: httpx.Client, **body: Any) -> list[str]:
