@@ -15,7 +15,7 @@ SCHEMAS: list[dict[str, Any]] = [
         "type": "object",
         "properties": {"city": {"type": "string", "minLength": 3, "maxLength": 5}},
         "required": ["city"],
-    },  # noqa: E501
+    },
     {"type": "object", "properties": {"n": {"type": "integer", "minimum": 3, "maximum": 4}}, "required": ["n"]},
     {"type": "object", "properties": {"x": {"type": "number", "minimum": -1.5, "maximum": 1.5}}, "required": ["x"]},
     {"type": "object", "properties": {"unit": {"type": "string", "enum": ["c", "f"]}}, "required": ["unit"]},
