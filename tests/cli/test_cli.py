@@ -37,6 +37,12 @@ def test_unknown_fault_is_a_usage_error() -> None:
     assert "unknown fault(s): no-such-fault" in result.output
 
 
+def test_non_loopback_host_needs_an_explicit_flag() -> None:
+    result = CliRunner().invoke(cli, ["mock", "--host", "0.0.0.0", "--port", "0"])
+    assert result.exit_code == 2
+    assert "not a loopback address" in result.output
+
+
 def test_demo_runs_against_the_embedded_mock() -> None:
     result = CliRunner().invoke(cli, ["demo", "--model", "kimi-k2-turbo-preview"])
     assert result.exit_code == 0, result.output

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 import click
 
 from kimi_conformance.errors import ConfigError
@@ -10,7 +12,8 @@ from kimi_conformance.mock.faults import FAULTS
 
 
 @click.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (keep it on loopback).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address to bind.")
+@click.option("--allow-non-loopback", is_flag=True, help="Allow a --host that is not a loopback address.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port (0: any free).")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the deterministic generator.")
 @click.option(
@@ -30,6 +33,7 @@ from kimi_conformance.mock.faults import FAULTS
 @click.option("--list-faults", is_flag=True, help="List the named faults and exit.")
 def mock(
     host: str,
+    allow_non_loopback: bool,
     port: int,
     seed: int,
     api_keys: tuple[str, ...],
@@ -47,6 +51,8 @@ def mock(
         return
     from kimi_conformance.mock.server import MockServer
 
+    if not allow_non_loopback and not _is_loopback(host):
+        raise click.UsageError(f"--host {host} is not a loopback address; pass --allow-non-loopback to serve on it")
     try:
         config = MockConfig(
             seed=seed,
@@ -63,3 +69,12 @@ def mock(
     keys = ", ".join(sorted(config.api_keys)) if not api_keys else f"{len(config.api_keys)} key(s) from --api-key"
     click.echo(f"kimi-conformance mock serving {server.api_base} (accepted keys: {keys}); Ctrl+C stops it", err=True)
     server.serve_forever()
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
