@@ -86,3 +86,48 @@ def chat_request_pointer(model: str, path: Path | None = None) -> str | None:
     request = resolve_pointer(load_contract(path), "#/components/schemas/ChatCompletionRequest")
     mapping: dict[str, str] = request.get("discriminator", {}).get("mapping", {})
     return mapping.get(model)
+
+
+@functools.cache
+def operations(path: Path | None = None) -> dict[str, tuple[str, str]]:
+    """operationId -> (path, method) for every operation of the contract."""
+    found: dict[str, tuple[str, str]] = {}
+    for route, item in load_contract(path)["paths"].items():
+        for method, operation in item.items():
+            if isinstance(operation, dict) and "operationId" in operation:
+                found[operation["operationId"]] = (route, method)
+    return found
+
+
+def documented_responses(operation_id: str, path: Path | None = None) -> dict[str, Any]:
+    """Status (as written, e.g. "200") -> response object, `$ref`s resolved."""
+    route, method = operations(path)[operation_id]
+    document = load_contract(path)
+    responses = document["paths"][route][method].get("responses", {})
+    return {
+        status: resolve_pointer(document, response["$ref"]) if "$ref" in response else response
+        for status, response in responses.items()
+    }
+
+
+def response_schema_pointer(operation_id: str, status: int, media_type: str, path: Path | None = None) -> str | None:
+    """Pointer of the schema documented for this status and media type, or None when there is none."""
+    route, method = operations(path)[operation_id]
+    responses = load_contract(path)["paths"][route][method].get("responses", {})
+    key = (
+        str(status)
+        if str(status) in responses
+        else f"{str(status)[0]}XX"
+        if f"{str(status)[0]}XX" in responses
+        else None
+    )
+    if key is None:
+        return None
+    response = responses[key]
+    base = response["$ref"] if "$ref" in response else pointer_for("paths", route, method, "responses", key)
+    content = resolve_pointer(load_contract(path), base).get("content", {})
+    if media_type not in content or "schema" not in content[media_type]:
+        return None
+    return (
+        base + "/" + "/".join(part.replace("~", "~0").replace("/", "~1") for part in ("content", media_type, "schema"))
+    )

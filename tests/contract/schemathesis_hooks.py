@@ -14,8 +14,8 @@ from typing import Any
 
 import schemathesis
 
-from kimi_conformance.mock.chat_validation import cross_field_problems
 from kimi_conformance.rules import load_rules
+from kimi_conformance.rules.cross_field import cross_field_problems
 
 
 def _media_refers_to_uploads(body: dict[str, Any]) -> bool:

@@ -21,8 +21,8 @@ from kimi_conformance.mock.errors import ApiError, invalid_request
 from kimi_conformance.mock.http import endpoint, gateway_not_found, read_json
 from kimi_conformance.mock.sse import sse_body
 from kimi_conformance.mock.state import MockState
-from kimi_conformance.mock.tokenizer import count_prompt
 from kimi_conformance.rules import load_rules
+from kimi_conformance.tokenizer import count_prompt
 
 MODEL_CREATED = 1_735_689_600
 """2025-01-01: the `created` time every listed model reports."""

@@ -12,7 +12,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
-from kimi_conformance.mock.tokenizer import REPLY_PRIMER, message_boundaries
+from kimi_conformance.tokenizer import REPLY_PRIMER, message_boundaries
 
 
 class PromptCache:

@@ -18,12 +18,12 @@ from kimi_conformance.mock import errors
 from kimi_conformance.mock.config import MockConfig
 from kimi_conformance.mock.errors import ApiError, invalid_request
 from kimi_conformance.mock.request import ChatRequest
-from kimi_conformance.mock.tokenizer import count_prompt
 from kimi_conformance.rules import ModelInfo, load_rules
+from kimi_conformance.rules.cross_field import cross_field_problems
+from kimi_conformance.tokenizer import count_prompt
 
 NEAR_ZERO_TEMPERATURE = 0.01
 """Temperatures below this allow one choice only (facts §3.3: "0 or close to 0 (e.g. 0.001)"); the cut-off is [I]."""
-MAX_STOP_BYTES = 32
 _DATA_URL = re.compile(r"^data:(image|video)/([a-z0-9.+-]+);base64,", re.IGNORECASE)
 FileLookup = Callable[[str], "str | None"]
 """Maps a file id to its purpose, or None when no such file exists."""
@@ -127,50 +127,6 @@ def _first_error(validator: Any, instance: Any) -> str | None:
     where = "/".join(str(part) for part in error.absolute_path)
     message = error.message if len(error.message) <= 200 else error.message[:200] + "..."
     return f"{message} (at {where})" if where else message
-
-
-def cross_field_problems(body: dict[str, Any], model: ModelInfo, thinking: bool) -> list[str]:
-    """Rules over several fields that the contract cannot state in JSON Schema (listed in openapi/README.md).
-
-    `body` must already be valid against the model's request schema."""
-    problems: list[str] = []
-    prompt_tokens = count_prompt(body["messages"], body.get("tools"))
-    max_tokens = _max_tokens(body)
-    if prompt_tokens > model.context_length:
-        problems.append("Invalid request: Input token length too long")
-    elif max_tokens is not None and prompt_tokens + max_tokens > model.context_length:
-        problems.append(errors.TOKEN_LIMIT.format(limit=model.context_length))
-    messages: list[dict[str, Any]] = body.get("messages") or []
-    names = [tool.get("function", {}).get("name") for tool in body.get("tools") or []]
-    problems += [f"function name {name} is duplicated" for name in sorted({n for n in names if names.count(n) > 1})]
-    for stop in [body["stop"]] if isinstance(body.get("stop"), str) else body.get("stop") or []:
-        if len(stop.encode()) > MAX_STOP_BYTES:
-            problems.append(f"Invalid request: stop sequence {stop[:16]!r} is longer than {MAX_STOP_BYTES} bytes")
-    for index, message in enumerate(messages):
-        if message.get("partial") is True and (index != len(messages) - 1 or message.get("role") != "assistant"):
-            problems.append(
-                "Invalid request: only the last message may be partial, and it must be an assistant message"
-            )
-    open_calls: set[str] = set()
-    for index, message in enumerate(messages):
-        role = message.get("role")
-        if role == "tool":
-            if message.get("tool_call_id") not in open_calls:
-                problems.append(f"Invalid request: tool_call_id {message.get('tool_call_id')} not found")
-            open_calls.discard(message.get("tool_call_id", ""))
-            continue
-        if open_calls:
-            problems.append(f"Invalid request: tool calls {sorted(open_calls)} have no tool message")
-            open_calls = set()
-        calls = message.get("tool_calls") or [] if role == "assistant" else []
-        open_calls = {call.get("id", "") for call in calls}
-        if calls and thinking and not message.get("reasoning_content"):
-            problems.append(
-                f"thinking is enabled but reasoning_content is missing in assistant tool call message at index {index}"
-            )
-    if open_calls:
-        problems.append(f"Invalid request: tool calls {sorted(open_calls)} have no tool message")
-    return problems
 
 
 def _max_tokens(body: dict[str, Any]) -> int | None:

@@ -7,7 +7,6 @@ from typing import Any
 # Message templates, verbatim from the documented table (facts §9) unless marked as observed.
 INVALID_AUTHENTICATION = "Invalid Authentication"
 MODEL_NOT_FOUND = "Not found the model {model} or Permission denied"
-TOKEN_LIMIT = "Your request exceeded model token limit: {limit}"  # observed spelling [O]
 FILE_TOO_LARGE = "File size is too large, max file size is 100MB, please confirm and re-upload the file"
 FILE_EMPTY = "File size is zero, please confirm and re-upload the file"
 FILE_COUNT = (

@@ -14,7 +14,7 @@ from typing import Any
 
 from kimi_conformance.mock import instances
 from kimi_conformance.mock.request import ChatRequest
-from kimi_conformance.mock.tokenizer import count_text
+from kimi_conformance.tokenizer import count_text
 
 _VOCABULARY = tuple(
     (

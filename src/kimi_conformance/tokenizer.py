@@ -1,4 +1,5 @@
-"""One deterministic tokenizer for chat accounting and estimate-token-count, so the two always agree.
+"""One deterministic tokenizer for the mock's chat accounting and estimate-token-count (so the two always agree)
+and for rules that need a prompt size.
 
 It is not Moonshot's tokenizer (that is not public); it only has to be stable and plausible: a word is one token
 per four characters, each punctuation mark is a token, whitespace is free.

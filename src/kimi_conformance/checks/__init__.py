@@ -1,0 +1,10 @@
+"""The checks: a registry of small functions with stable codes, run on exchanges with a target."""
+
+from __future__ import annotations
+
+from kimi_conformance.checks import chat, errors, http, resources, schema  # noqa: F401  (registration)
+from kimi_conformance.checks.context import CheckContext
+from kimi_conformance.checks.registry import CHECKS, Check, check, select
+from kimi_conformance.checks.runner import NotApplicable, Outcome, run_checks
+
+__all__ = ["CHECKS", "Check", "CheckContext", "NotApplicable", "Outcome", "check", "run_checks", "select"]

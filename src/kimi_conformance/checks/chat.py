@@ -1,0 +1,268 @@
+"""Semantics of a non-streaming chat completion (facts §3): what the body must say given what was asked."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+
+from kimi_conformance.checks.context import CheckContext
+from kimi_conformance.checks.guards import brief, success_json
+from kimi_conformance.checks.registry import check
+from kimi_conformance.checks.runner import NotApplicable
+from kimi_conformance.exchange import Exchange
+from kimi_conformance.findings import Severity, Violation
+
+CHAT = ["createChatCompletion"]
+FINISH_REASONS = frozenset({"stop", "length", "tool_calls"})
+ESTIMATE_TOLERANCE = 3
+"""prompt_tokens may exceed the estimate by this much (Moonshot's own verifier accepts expected..expected+3)."""
+
+
+def _completion(exchange: Exchange) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(request, response) of a successful non-streaming completion."""
+    if exchange.content_type != "application/json" or not isinstance(exchange.request_json, dict):
+        raise NotApplicable
+    return exchange.request_json, success_json(exchange)
+
+
+def _choices(body: dict[str, Any]) -> list[dict[str, Any]]:
+    choices = body.get("choices")
+    if not isinstance(choices, list):
+        raise NotApplicable
+    return [c for c in choices if isinstance(c, dict)]
+
+
+def _message(choice: dict[str, Any]) -> dict[str, Any]:
+    message = choice.get("message")
+    return message if isinstance(message, dict) else {}
+
+
+@check("CHAT001", "Completion identity fields wrong", "#/components/schemas/ChatCompletion", operations=CHAT)
+def completion_identity(ctx: CheckContext, exchange: Exchange) -> None:
+    """`object` is `chat.completion`, `id` a non-empty string, `created` an integer, `model` the requested model."""
+    request, body = _completion(exchange)
+    problems = []
+    if body.get("object") != "chat.completion":
+        problems.append(f"object {brief(body.get('object'))}")
+    if not isinstance(body.get("id"), str) or not body.get("id"):
+        problems.append(f"id {brief(body.get('id'))}")
+    if not isinstance(body.get("created"), int) or isinstance(body.get("created"), bool):
+        problems.append(f"created {brief(body.get('created'))}")
+    if body.get("model") != request.get("model"):
+        problems.append(f"model {brief(body.get('model'))} for requested {brief(request.get('model'))}")
+    if problems:
+        raise Violation(
+            f"Received: {'; '.join(problems)}\nExpected: chat.completion, an id, an integer created, "
+            "the requested model"
+        )
+
+
+@check("CHAT002", "Choices do not match `n`", "#/components/schemas/ChatCompletion", operations=CHAT)
+def choices_match_n(ctx: CheckContext, exchange: Exchange) -> None:
+    """There are exactly `n` choices (default 1) with indexes 0..n-1."""
+    request, body = _completion(exchange)
+    n = request.get("n") or 1
+    indexes = sorted(int(c["index"]) for c in _choices(body) if isinstance(c.get("index"), int))
+    if indexes != list(range(int(n))) or len(_choices(body)) != n:
+        raise Violation(f"Received: choice indexes {indexes}\nExpected: {list(range(int(n)))} for n={n}")
+
+
+@check("CHAT003", "finish_reason wrong or inconsistent", "#/components/schemas/FinishReason", operations=CHAT)
+def finish_reason_consistent(ctx: CheckContext, exchange: Exchange) -> None:
+    """finish_reason is stop, length or tool_calls, and is tool_calls exactly when the message has tool calls."""
+    _, body = _completion(exchange)
+    for choice in _choices(body):
+        reason = choice.get("finish_reason")
+        calls = _message(choice).get("tool_calls") or []
+        if reason not in FINISH_REASONS:
+            raise Violation(f"Received: finish_reason {brief(reason)}\nExpected: one of stop, length, tool_calls")
+        if (reason == "tool_calls") != bool(calls) and not (reason == "length" and not calls):
+            raise Violation(
+                f"Received: finish_reason {reason!r} with {len(calls)} tool call(s) in choice {choice.get('index')}\n"
+                "Expected: tool_calls exactly when the message carries tool_calls"
+            )
+
+
+def _usage(body: dict[str, Any]) -> dict[str, Any]:
+    usage = body.get("usage")
+    if not isinstance(usage, dict):
+        raise NotApplicable
+    return usage
+
+
+@check("CHAT004", "Usage arithmetic wrong", "#/components/schemas/Usage", operations=CHAT)
+def usage_arithmetic(ctx: CheckContext, exchange: Exchange) -> None:
+    """`total_tokens = prompt_tokens + completion_tokens`, and cached tokens never exceed prompt tokens."""
+    _, body = _completion(exchange)
+    usage = _usage(body)
+    prompt, completion, total = (usage.get(k) for k in ("prompt_tokens", "completion_tokens", "total_tokens"))
+    if not all(isinstance(v, int) for v in (prompt, completion, total)):
+        raise NotApplicable  # SCHM001 reports missing fields
+    assert isinstance(prompt, int) and isinstance(completion, int)
+    if total != prompt + completion:
+        raise Violation(
+            f"Received: total {total} for prompt {prompt} + completion {completion}\n"
+            f"Expected: total {prompt + completion}"
+        )
+    details = usage.get("prompt_tokens_details")
+    for cached in (usage.get("cached_tokens"), details.get("cached_tokens") if isinstance(details, dict) else None):
+        if isinstance(cached, int) and cached > prompt:
+            raise Violation(f"Received: cached_tokens {cached} > prompt_tokens {prompt}\nExpected: cached <= prompt")
+
+
+def _max_tokens(request: dict[str, Any]) -> int | None:
+    for key in ("max_completion_tokens", "max_tokens"):
+        if isinstance(request.get(key), int):
+            return int(request[key])
+    return None
+
+
+@check("CHAT005", "Completion exceeds max tokens", "#/components/schemas/ChatRequestCommon", operations=CHAT)
+def completion_within_max_tokens(ctx: CheckContext, exchange: Exchange) -> None:
+    """completion_tokens never exceed the requested maximum; with one choice, `length` means the cap was reached."""
+    request, body = _completion(exchange)
+    cap = _max_tokens(request)
+    if cap is None:
+        raise NotApplicable
+    usage = _usage(body)
+    completion = usage.get("completion_tokens")
+    choices = _choices(body)
+    if not isinstance(completion, int):
+        raise NotApplicable
+    if completion > cap * max(1, len(choices)):
+        raise Violation(f"Received: completion_tokens {completion}\nExpected: at most {cap} per choice")
+    if len(choices) == 1 and choices[0].get("finish_reason") == "length" and completion != cap:
+        raise Violation(
+            f"Received: finish_reason length with completion_tokens {completion}\nExpected: {cap} (the cap)",
+            severity=Severity.WARNING,
+        )
+
+
+@check("CHAT006", "Stop sequence emitted", "#/components/schemas/StopSequences", operations=CHAT)
+def stop_sequence_not_emitted(ctx: CheckContext, exchange: Exchange) -> None:
+    """No choice's content contains a requested stop sequence (matched stop text is not emitted)."""
+    request, body = _completion(exchange)
+    stops = request.get("stop")
+    stops = [stops] if isinstance(stops, str) else stops if isinstance(stops, list) else []
+    if not stops:
+        raise NotApplicable
+    for choice in _choices(body):
+        content = _message(choice).get("content") or ""
+        for stop in stops:
+            if isinstance(content, str) and stop and stop in content:
+                raise Violation(f"Received: content containing stop sequence {stop!r}\nExpected: text cut before it")
+
+
+@check("CHAT007", "Tool called despite tool_choice none", "#/components/schemas/ToolChoice", operations=CHAT)
+def tool_choice_none_respected(ctx: CheckContext, exchange: Exchange) -> None:
+    """With `tool_choice: "none"` no choice carries tool calls."""
+    request, body = _completion(exchange)
+    if request.get("tool_choice") != "none":
+        raise NotApplicable
+    for choice in _choices(body):
+        if _message(choice).get("tool_calls"):
+            raise Violation("Received: tool_calls with tool_choice none\nExpected: no tool calls")
+
+
+@check("CHAT008", "JSON mode output is not valid", "#/components/schemas/ResponseFormat", operations=CHAT)
+def json_mode_output_valid(ctx: CheckContext, exchange: Exchange) -> None:
+    """json_object gives a JSON object; json_schema gives JSON valid against the schema (unless strict is false)."""
+    request, body = _completion(exchange)
+    response_format = request.get("response_format")
+    kind = response_format.get("type") if isinstance(response_format, dict) else None
+    if kind not in ("json_object", "json_schema"):
+        raise NotApplicable
+    assert isinstance(response_format, dict)
+    for choice in _choices(body):
+        if choice.get("finish_reason") != "stop" or _message(choice).get("tool_calls"):
+            continue
+        content = _message(choice).get("content")
+        try:
+            value = json.loads(content) if isinstance(content, str) else None
+        except json.JSONDecodeError:
+            value = None
+        if not isinstance(value, dict):
+            raise Violation(f"Received: content {brief(content)}\nExpected: a JSON object ({kind})")
+        spec = response_format.get("json_schema") or {}
+        if kind == "json_schema" and spec.get("strict", True) is not False:
+            _validate(spec.get("schema"), value, "content")
+
+
+def _validate(schema: Any, value: Any, what: str) -> None:
+    if not isinstance(schema, dict):
+        return
+    try:
+        errors = sorted(Draft202012Validator(schema).iter_errors(value), key=str)
+    except SchemaError:
+        return
+    if errors:
+        raise Violation(f"Received: {what} {brief(value)}\nViolates: {errors[0].message[:200]}\nExpected: schema-valid")
+
+
+@check("CHAT009", "Tool call arguments invalid", "#/components/schemas/ToolCall", operations=CHAT)
+def tool_arguments_match_schema(ctx: CheckContext, exchange: Exchange) -> None:
+    """Each tool call names a requested tool, and its arguments parse as JSON valid against the tool's schema."""
+    request, body = _completion(exchange)
+    tools = {t.get("function", {}).get("name"): t for t in request.get("tools") or [] if isinstance(t, dict)}
+    calls = [c for choice in _choices(body) for c in _message(choice).get("tool_calls") or [] if isinstance(c, dict)]
+    if not calls:
+        raise NotApplicable
+    for call in calls:
+        function = call.get("function") or {}
+        name = function.get("name")
+        if name not in tools:
+            raise Violation(f"Received: a call to {brief(name)}\nExpected: one of the requested tools {sorted(tools)}")
+        if tools[name].get("type") == "builtin_function":
+            continue
+        try:
+            arguments = json.loads(function.get("arguments") or "")
+        except (json.JSONDecodeError, TypeError):
+            raise Violation(f"Received: arguments {brief(function.get('arguments'))}\nExpected: JSON") from None
+        _validate(tools[name].get("function", {}).get("parameters"), arguments, f"arguments of {name}")
+
+
+@check("CHAT010", "Reasoning returned with thinking disabled", "#/components/schemas/ChatCompletion", operations=CHAT)
+def no_reasoning_when_thinking_disabled(ctx: CheckContext, exchange: Exchange) -> None:
+    """A model that does not think for this request (disabled, or a non-thinking model) returns no reasoning_content."""
+    request, body = _completion(exchange)
+    model = ctx.model(request.get("model"))
+    if model is None or model.thinks(request.get("thinking")):
+        raise NotApplicable
+    for choice in _choices(body):
+        if _message(choice).get("reasoning_content"):
+            raise Violation(
+                f"Received: reasoning_content from {model.id} with thinking "
+                f"{brief(request.get('thinking'))}\nExpected: no reasoning_content"
+            )
+
+
+@check(
+    "CHAT011",
+    "prompt_tokens disagree with estimate-token-count",
+    "#/paths/~1v1~1tokenizers~1estimate-token-count",
+    severity=Severity.WARNING,
+    operations=CHAT,
+)
+def prompt_tokens_match_estimate(ctx: CheckContext, exchange: Exchange) -> None:
+    """prompt_tokens is between the estimate for the same messages and that estimate + 3 (a stated tolerance)."""
+    estimate = exchange.related.get("estimate")
+    if estimate is None:
+        raise NotApplicable
+    _, body = _completion(exchange)
+    prompt = _usage(body).get("prompt_tokens")
+    try:
+        expected = estimate.json()["data"]["total_tokens"]
+    except (ValueError, KeyError, TypeError):
+        raise NotApplicable from None
+    if (
+        isinstance(prompt, int)
+        and isinstance(expected, int)
+        and not expected <= prompt <= expected + ESTIMATE_TOLERANCE
+    ):
+        raise Violation(
+            f"Received: prompt_tokens {prompt}\nExpected: {expected}..{expected + ESTIMATE_TOLERANCE} "
+            "(estimate-token-count for the same messages)"
+        )

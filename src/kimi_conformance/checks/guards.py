@@ -1,0 +1,40 @@
+"""Small helpers checks share: skip what has no response, parse JSON bodies, describe values briefly."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from kimi_conformance.checks.runner import NotApplicable
+from kimi_conformance.exchange import Exchange
+
+
+def status_of(exchange: Exchange) -> int:
+    """The response status; not applicable when the target never answered."""
+    if exchange.status is None:
+        raise NotApplicable
+    return exchange.status
+
+
+def json_body(exchange: Exchange) -> Any:
+    """The JSON body; not applicable when there is none (other checks report that)."""
+    status_of(exchange)
+    try:
+        return exchange.json()
+    except ValueError:
+        raise NotApplicable from None
+
+
+def success_json(exchange: Exchange) -> dict[str, Any]:
+    """The JSON object of a 2xx response; not applicable otherwise."""
+    if not 200 <= status_of(exchange) < 300:
+        raise NotApplicable
+    body = json_body(exchange)
+    if not isinstance(body, dict):
+        raise NotApplicable
+    return body
+
+
+def brief(value: Any, limit: int = 120) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= limit else text[:limit] + "..."

@@ -1,0 +1,188 @@
+"""Models, files and batches: the stateful promises (facts §4-§6) checked over related exchanges."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from kimi_conformance.checks.context import CheckContext
+from kimi_conformance.checks.guards import brief, status_of, success_json
+from kimi_conformance.checks.registry import check
+from kimi_conformance.checks.runner import NotApplicable
+from kimi_conformance.exchange import Exchange
+from kimi_conformance.findings import Severity, Violation
+
+
+def _related_json(exchange: Exchange, name: str) -> dict[str, Any]:
+    other = exchange.related.get(name)
+    if other is None:
+        raise NotApplicable
+    return success_json(other)
+
+
+@check("MODL001", "Models list malformed", "#/components/schemas/ModelList", operations=["listModels"])
+def models_listed(ctx: CheckContext, exchange: Exchange) -> None:
+    """The list has at least one model, unique ids, and a positive context_length where given."""
+    body = success_json(exchange)
+    data = [m for m in body.get("data") or [] if isinstance(m, dict)]
+    ids = [m.get("id") for m in data]
+    if not data or len(set(map(str, ids))) != len(ids):
+        raise Violation(f"Received: ids {brief(ids)}\nExpected: at least one model, ids unique")
+    for model in data:
+        length = model.get("context_length")
+        if length is not None and (not isinstance(length, int) or length <= 0):
+            raise Violation(f"Received: context_length {brief(length)} for {model.get('id')}\nExpected: > 0")
+
+
+@check(
+    "MODL002",
+    "Model unknown to the contract",
+    "#/components/schemas/ChatCompletionRequest/discriminator",
+    severity=Severity.INFO,
+    operations=["listModels"],
+)
+def models_known_to_contract(ctx: CheckContext, exchange: Exchange) -> None:
+    """Every listed model is one the contract knows (directly or through --model-family); others are drift."""
+    body = success_json(exchange)
+    unknown = sorted(
+        str(m.get("id")) for m in body.get("data") or [] if isinstance(m, dict) and not ctx.model(m.get("id"))
+    )
+    if unknown:
+        raise Violation(f"Received: {', '.join(unknown)}\nExpected: model ids the contract describes")
+
+
+@check(
+    "FILE001",
+    "Uploaded file not listed or different",
+    "#/components/schemas/FileObject",
+    operations=["listFiles", "retrieveFile"],
+)
+def uploaded_file_consistent(ctx: CheckContext, exchange: Exchange) -> None:
+    """After an upload, the file is listed and retrieving it gives the same id, bytes, filename and purpose."""
+    uploaded = _related_json(exchange, "upload")
+    body = success_json(exchange)
+    found = (
+        body
+        if exchange.operation == "retrieveFile"
+        else next(
+            (f for f in body.get("data") or [] if isinstance(f, dict) and f.get("id") == uploaded.get("id")), None
+        )
+    )
+    if found is None:
+        raise Violation(f"Received: a list without {uploaded.get('id')}\nExpected: the uploaded file listed")
+    for key in ("id", "bytes", "filename", "purpose"):
+        if found.get(key) != uploaded.get(key):
+            raise Violation(
+                f"Received: {key} {brief(found.get(key))}\nExpected: {brief(uploaded.get(key))} "
+                "as returned by the upload"
+            )
+
+
+@check(
+    "FILE002",
+    "Deleted file still served",
+    "#/paths/~1v1~1files~1{file_id}/delete",
+    operations=["retrieveFile", "retrieveFileContent", "listFiles"],
+)
+def deleted_file_is_gone(ctx: CheckContext, exchange: Exchange) -> None:
+    """After a successful delete, the file is not listed and getting it or its content is 404."""
+    deleted = _related_json(exchange, "delete")
+    if exchange.operation == "listFiles":
+        ids = [f.get("id") for f in success_json(exchange).get("data") or [] if isinstance(f, dict)]
+        if deleted.get("id") in ids:
+            raise Violation(f"Received: {deleted.get('id')} still listed\nExpected: not listed after delete")
+        return
+    if status_of(exchange) != 404:
+        raise Violation(f"Received: HTTP {exchange.status} for a deleted file\nExpected: HTTP 404")
+
+
+@check(
+    "FILE003",
+    "File content does not match the upload",
+    "#/paths/~1v1~1files~1{file_id}~1content",
+    operations=["retrieveFileContent"],
+)
+def file_content_served(ctx: CheckContext, exchange: Exchange) -> None:
+    """The content of an uploaded text file contains its text (raw or as the extraction document's `content`)."""
+    upload = exchange.related.get("upload")
+    if upload is None or not isinstance(upload.request_json, dict):
+        raise NotApplicable
+    status = status_of(exchange)
+    if status != 200:
+        raise Violation(f"Received: HTTP {status}\nExpected: HTTP 200 with the file's content")
+    expected = str(upload.request_json.get("text", ""))
+    text = exchange.body.decode("utf-8", errors="replace")
+    try:
+        document = json.loads(text)
+        text = document.get("content", text) if isinstance(document, dict) else text
+    except json.JSONDecodeError:
+        pass
+    if expected not in str(text):
+        raise Violation(f"Received: {brief(text)}\nExpected: the uploaded text {brief(expected)}")
+
+
+@check(
+    "BTCH001",
+    "Created batch does not echo its request",
+    "#/components/schemas/BatchObject",
+    operations=["createBatch", "retrieveBatch"],
+)
+def batch_echoes_request(ctx: CheckContext, exchange: Exchange) -> None:
+    """A created or retrieved batch carries the requested input_file_id, endpoint and completion_window."""
+    body = success_json(exchange)
+    request = exchange.request_json if exchange.operation == "createBatch" else None
+    if request is None:
+        created = exchange.related.get("create")
+        request = created.request_json if created is not None else None
+    if not isinstance(request, dict):
+        raise NotApplicable
+    for key in ("input_file_id", "endpoint", "completion_window"):
+        if body.get(key) != request.get(key):
+            raise Violation(f"Received: {key} {brief(body.get(key))}\nExpected: {brief(request.get(key))}")
+
+
+@check("BTCH002", "Batch list does not page correctly", "#/components/schemas/BatchList", operations=["listBatches"])
+def batch_list_pages(ctx: CheckContext, exchange: Exchange) -> None:
+    """`limit` is honoured, `has_more` is a boolean, and a batch created just before is on the first page."""
+    body = success_json(exchange)
+    data = body.get("data") or []
+    limit = (exchange.request_json or {}).get("limit") if isinstance(exchange.request_json, dict) else None
+    if isinstance(limit, int) and len(data) > limit:
+        raise Violation(f"Received: {len(data)} batches\nExpected: at most limit={limit}")
+    if not isinstance(body.get("has_more"), bool):
+        raise Violation(f"Received: has_more {brief(body.get('has_more'))}\nExpected: a boolean")
+    created = exchange.related.get("create")
+    if created is not None and limit is None:
+        wanted = success_json(created).get("id")
+        if wanted not in [b.get("id") for b in data if isinstance(b, dict)]:
+            raise Violation(f"Received: a first page without {wanted}\nExpected: the newest batch listed")
+
+
+@check("BTCH003", "Cancel rule broken", "#/paths/~1v1~1batches~1{batch_id}~1cancel/post", operations=["cancelBatch"])
+def cancel_follows_status(ctx: CheckContext, exchange: Exchange) -> None:
+    """Cancel succeeds (cancelling/cancelled) from validating, in_progress or finalizing, and is 400 otherwise."""
+    before = exchange.related.get("before")
+    if before is None:
+        raise NotApplicable
+    previous = success_json(before).get("status")
+    status = status_of(exchange)
+    if previous in ("validating", "in_progress", "finalizing"):
+        if status != 200 or success_json(exchange).get("status") not in ("cancelling", "cancelled"):
+            raise Violation(f"Received: HTTP {status} {exchange.excerpt(120)}\nExpected: 200 with status cancelling")
+    elif previous in ("completed", "failed", "expired", "cancelled") and status != 400:
+        raise Violation(f"Received: HTTP {status} cancelling a {previous} batch\nExpected: HTTP 400")
+
+
+@check("BTCH004", "Batch output incomplete", "#/components/schemas/BatchObject", operations=["retrieveFileContent"])
+def batch_output_complete(ctx: CheckContext, exchange: Exchange) -> None:
+    """A completed batch's output and error files hold one parseable line per input custom_id."""
+    expected_ids = exchange.related.get("batch_input")
+    if expected_ids is None or not isinstance(expected_ids.request_json, list):
+        raise NotApplicable
+    lines = [line for line in exchange.body.decode("utf-8", errors="replace").splitlines() if line.strip()]
+    try:
+        ids = sorted(json.loads(line).get("custom_id") for line in lines)
+    except (json.JSONDecodeError, AttributeError):
+        raise Violation(f"Received: {exchange.excerpt(200)}\nExpected: JSON lines") from None
+    if ids != sorted(expected_ids.request_json):
+        raise Violation(f"Received: custom_ids {ids}\nExpected: {sorted(expected_ids.request_json)}")

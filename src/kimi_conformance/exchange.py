@@ -1,0 +1,98 @@
+"""One request to a target and what came back, with secrets redacted before anything is kept."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from dataclasses import dataclass, field
+from typing import Any
+
+REDACTED = "[REDACTED]"
+_SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "x-api-key", "api-key", "cookie"})
+EXCERPT_CHARS = 600
+
+
+@dataclass(frozen=True, slots=True)
+class Redactor:
+    """Removes known secrets (API keys) from anything that will be shown or written."""
+
+    secrets: frozenset[str] = frozenset()
+
+    def text(self, value: str) -> str:
+        for secret in self.secrets:
+            if secret:
+                value = value.replace(secret, REDACTED)
+        return value
+
+    def headers(self, headers: dict[str, str]) -> dict[str, str]:
+        return {
+            name: (REDACTED if name.lower() in _SECRET_HEADERS else self.text(value)) for name, value in headers.items()
+        }
+
+
+@dataclass(slots=True)
+class Exchange:
+    """A request, its response (or the transport error instead), ready for checks and reports."""
+
+    operation: str
+    method: str
+    url: str
+    request_headers: dict[str, str]
+    request_json: Any = None
+    request_text: str = ""
+    status: int | None = None
+    response_headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    elapsed: float = 0.0
+    transport_error: str | None = None
+    intent: str = "valid"
+    """What the request was meant to be: `valid`, `invalid` (must be refused with 4xx) or `unauthenticated`."""
+    external: list[tuple[str, str]] = field(default_factory=list)
+    """(code, message) of failures found by another engine (schemathesis), attributed to our check codes."""
+    related: dict[str, Exchange] = field(default_factory=dict)
+    """Other exchanges a check compares with (e.g. the estimate for the same messages)."""
+    _parsed: Any = None
+    _parse_error: str | None = None
+    _parsed_done: bool = False
+
+    @property
+    def content_type(self) -> str:
+        return self.response_headers.get("content-type", "").split(";")[0].strip().lower()
+
+    def json(self) -> Any:
+        """The response body as JSON; raises ValueError with the reason when it is not JSON."""
+        if not self._parsed_done:
+            self._parsed_done = True
+            try:
+                self._parsed = json.loads(self.body.decode("utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                self._parse_error = str(exc)
+        if self._parse_error is not None:
+            raise ValueError(self._parse_error)
+        return self._parsed
+
+    def summary(self) -> str:
+        """`POST /v1/chat/completions model=kimi-k2.6 stream=true` style."""
+        path = self.url.split("://", 1)[-1].split("/", 1)[-1]
+        parts = [f"{self.method} /{path}"]
+        if isinstance(self.request_json, dict):
+            for key in ("model", "stream", "n"):
+                if key in self.request_json:
+                    parts.append(f"{key}={json.dumps(self.request_json[key])}")
+        return " ".join(parts)
+
+    def excerpt(self, limit: int = EXCERPT_CHARS) -> str:
+        text = self.body.decode("utf-8", errors="replace")
+        return text if len(text) <= limit else text[:limit] + f"... ({len(self.body)} bytes)"
+
+    def curl(self) -> str:
+        """A curl line that replays the request; the key comes from the environment, never the report."""
+        parts = ["curl", "-sS", "-N", "-X", self.method, shlex.quote(self.url)]
+        for name, value in self.request_headers.items():
+            if name.lower() == "authorization":
+                parts += ["-H", '"Authorization: Bearer $MOONSHOT_API_KEY"']
+            elif name.lower() in ("content-type", "accept"):
+                parts += ["-H", shlex.quote(f"{name}: {value}")]
+        if self.request_text:
+            parts += ["-d", shlex.quote(self.request_text)]
+        return " ".join(parts)

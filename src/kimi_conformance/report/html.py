@@ -1,0 +1,44 @@
+"""A self-contained HTML report: checks x outcome, with expandable evidence; no server, no external assets."""
+
+from __future__ import annotations
+
+from html import escape
+
+from kimi_conformance.report.results import RunResult
+
+_STYLE = """
+body{font:14px/1.45 system-ui,sans-serif;margin:2em;color:#1b1f24}
+table{border-collapse:collapse;width:100%}th,td{border:1px solid #d0d7de;padding:4px 8px;text-align:left}
+th{background:#f6f8fa}.failed{background:#ffebe9}.passed{background:#dafbe1}.not-run{color:#6e7781}
+.verdict-fail{color:#cf222e}.verdict-pass{color:#1a7f37}pre{background:#f6f8fa;padding:8px;white-space:pre-wrap}
+details{margin:.5em 0}summary{cursor:pointer;font-weight:600}code{font-family:ui-monospace,monospace}
+"""
+
+
+def render_html(result: RunResult) -> str:
+    data = result.as_json()
+    verdict = "fail" if result.failing else "pass"
+    rows = "".join(
+        f'<tr class="{c["verdict"]}"><td><code>{escape(c["code"])}</code></td><td>{escape(c["name"])}</td>'
+        f"<td>{escape(c['title'])}</td><td>{c['severity']}</td><td>{c['verdict']}</td>"
+        f"<td>{c['passed']}</td><td>{c['failed']}</td><td>{c['not_applicable']}</td></tr>"
+        for c in data["checks"]
+    )
+    findings = "".join(
+        f"<details><summary><code>{escape(f.code)}</code> {escape(f.title)} ({f.severity.value}) · "
+        f"{escape(f.operation)}</summary><pre>{escape(f.render())}</pre></details>"
+        for f in result.findings
+    )
+    findings_section = f"<h2>Findings ({len(result.findings)})</h2>{findings}" if findings else "<p>No findings.</p>"
+    summary = data["summary"]
+    return (
+        "<!doctype html><html lang=en><head><meta charset=utf-8>"
+        f"<title>kimi-conformance {escape(result.run_id)}</title><style>{_STYLE}</style></head><body>"
+        f'<h1>kimi-conformance: <span class="verdict-{verdict}">{verdict}</span></h1>'
+        f"<p>Target <code>{escape(result.target)}</code> · run <code>{escape(result.run_id)}</code> · "
+        f"{data['duration_s']:.1f} s · {summary['outcomes']} check outcomes · findings: "
+        f"{summary['findings']['error']} error, {summary['findings']['warning']} warning, "
+        f"{summary['findings']['info']} info</p>"
+        "<table><tr><th>code</th><th>name</th><th>title</th><th>severity</th><th>verdict</th>"
+        f"<th>passed</th><th>failed</th><th>n/a</th></tr>{rows}</table>{findings_section}</body></html>\n"
+    )

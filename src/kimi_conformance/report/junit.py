@@ -1,0 +1,43 @@
+"""JUnit XML: one test case per check (failures carry every finding), so CI shows checks, not test functions."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+from kimi_conformance.checks import CHECKS
+from kimi_conformance.findings import Severity
+from kimi_conformance.report.results import RunResult
+
+
+def render_junit(result: RunResult) -> str:
+    summaries = result.per_check()
+    failing = [s for s in summaries if any(f.severity is Severity.ERROR or result.strict for f in s.findings)]
+    suite = ET.Element(
+        "testsuite",
+        name="kimi-conformance",
+        tests=str(len(summaries)),
+        failures=str(len(failing)),
+        skipped=str(sum(1 for s in summaries if s.verdict == "not-run")),
+        time=f"{result.finished_at - result.started_at:.3f}",
+    )
+    ET.SubElement(ET.SubElement(suite, "properties"), "property", name="target", value=result.target)
+    for summary in summaries:
+        check = CHECKS.get(summary.code)
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            classname=f"kimi-conformance.{summary.code}",
+            name=f"{summary.code} {check.name if check else ''}".strip(),
+        )
+        if summary.verdict == "not-run":
+            ET.SubElement(case, "skipped", message="no exchange this check applies to")
+        elif summary.findings:
+            text = "\n\n".join(f.render() for f in summary.findings)
+            if summary in failing:
+                title = check.title if check else summary.code
+                ET.SubElement(case, "failure", message=f"{len(summary.findings)} finding(s): {title}").text = text
+            else:
+                ET.SubElement(case, "system-out").text = text
+    root = ET.Element("testsuites")
+    root.append(suite)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode")

@@ -1,0 +1,56 @@
+"""Markdown: a verdict, a table of checks, and each finding; short enough for a CI step summary."""
+
+from __future__ import annotations
+
+from kimi_conformance.checks import CHECKS
+from kimi_conformance.report.results import RunResult
+
+_ICONS = {"passed": "✅", "failed": "❌", "not-run": "➖"}
+MAX_FINDINGS_SHOWN = 50
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(result: RunResult) -> str:
+    data = result.as_json()
+    summary = data["summary"]
+    verdict = "❌ **fail**" if result.failing else "✅ **pass**"
+    lines = [
+        f"# kimi-conformance: {verdict}",
+        "",
+        f"Target `{result.target}` · run `{result.run_id}` · {data['duration_s']:.1f} s · "
+        f"{summary['outcomes']} check outcomes · findings: {summary['findings']['error']} error, "
+        f"{summary['findings']['warning']} warning, {summary['findings']['info']} info"
+        + (" · strict" if result.strict else ""),
+        "",
+        "| | code | check | severity | passed | failed | n/a |",
+        "|---|---|---|---|---:|---:|---:|",
+    ]
+    for check in data["checks"]:
+        lines.append(
+            f"| {_ICONS[check['verdict']]} | `{check['code']}` | {_cell(check['title'] or check['name'])} | "
+            f"{check['severity']} | {check['passed']} | {check['failed']} | {check['not_applicable']} |"
+        )
+    findings = result.findings
+    if findings:
+        lines += ["", "## Findings", ""]
+        for finding in findings[:MAX_FINDINGS_SHOWN]:
+            check = CHECKS.get(finding.code)
+            lines += [
+                f"### `{finding.code}` {_cell(finding.title)} ({finding.severity.value})",
+                "",
+                f"{finding.operation} · `{finding.request}`" + (f" · {check.doc}" if check else ""),
+                "",
+                "```text",
+                finding.message,
+                f"Evidence: HTTP {finding.evidence.status} {finding.evidence.excerpt[:300]}",
+                f"Spec:     openapi/moonshot.openapi.yaml{finding.spec}",
+                f"Replay:   {finding.replay[:500]}",
+                "```",
+                "",
+            ]
+        if len(findings) > MAX_FINDINGS_SHOWN:
+            lines.append(f"... and {len(findings) - MAX_FINDINGS_SHOWN} more in results.json")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,118 @@
+"""The results of one run, as data: outcomes grouped per check, a verdict, and the JSON document (schema v1)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from kimi_conformance import __version__
+from kimi_conformance.checks import CHECKS, Outcome
+from kimi_conformance.checks.runner import FAILED, NOT_APPLICABLE, PASSED
+from kimi_conformance.findings import Finding, Severity
+
+RESULTS_SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class CheckSummary:
+    """Every outcome of one check in a run."""
+
+    code: str
+    passed: int
+    failed: int
+    not_applicable: int
+    findings: tuple[Finding, ...]
+
+    @property
+    def verdict(self) -> str:
+        """`failed` (some finding), `passed` (run and held), or `not-run`."""
+        if self.findings:
+            return "failed"
+        return "passed" if self.passed else "not-run"
+
+
+@dataclass(slots=True)
+class RunResult:
+    """A whole run: settings, target, outcomes; everything reports need."""
+
+    run_id: str
+    target: str
+    settings: dict[str, Any]
+    outcomes: list[Outcome]
+    started_at: float
+    finished_at: float
+    strict: bool = False
+    tests: dict[str, int] = field(default_factory=dict)
+    """pytest's own counts (passed, failed, skipped, error)."""
+
+    @property
+    def findings(self) -> list[Finding]:
+        unique: dict[tuple[str, str, str, str], Finding] = {}
+        for outcome in self.outcomes:
+            if outcome.finding is not None:
+                f = outcome.finding
+                unique.setdefault((f.code, f.operation, f.message, f.request), f)
+        return list(unique.values())
+
+    def count(self, severity: Severity) -> int:
+        return sum(1 for f in self.findings if f.severity is severity)
+
+    @property
+    def failing(self) -> bool:
+        """Errors fail a run; warnings too under --strict; info never."""
+        return any(
+            f.severity is Severity.ERROR or (self.strict and f.severity is Severity.WARNING) for f in self.findings
+        )
+
+    def per_check(self) -> list[CheckSummary]:
+        statuses: dict[str, Counter[str]] = {code: Counter() for code in CHECKS}
+        for outcome in self.outcomes:
+            statuses.setdefault(outcome.code, Counter())[outcome.status] += 1
+        findings = self.findings
+        return [
+            CheckSummary(
+                code=code,
+                passed=counts[PASSED],
+                failed=counts[FAILED],
+                not_applicable=counts[NOT_APPLICABLE],
+                findings=tuple(f for f in findings if f.code == code),
+            )
+            for code, counts in sorted(statuses.items())
+        ]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "schema_version": RESULTS_SCHEMA_VERSION,
+            "tool": {"name": "kimi-conformance", "version": __version__},
+            "run_id": self.run_id,
+            "target": self.target,
+            "settings": self.settings,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "duration_s": round(self.finished_at - self.started_at, 3),
+            "verdict": "fail" if self.failing else "pass",
+            "summary": {
+                "outcomes": len(self.outcomes),
+                "passed": sum(1 for o in self.outcomes if o.status == PASSED),
+                "failed": sum(1 for o in self.outcomes if o.status == FAILED),
+                "not_applicable": sum(1 for o in self.outcomes if o.status == NOT_APPLICABLE),
+                "findings": {s.value: self.count(s) for s in Severity},
+                "tests": self.tests,
+            },
+            "checks": [
+                {
+                    "code": s.code,
+                    "name": CHECKS[s.code].name if s.code in CHECKS else s.code,
+                    "title": CHECKS[s.code].title if s.code in CHECKS else "",
+                    "severity": CHECKS[s.code].severity.value if s.code in CHECKS else "error",
+                    "spec": CHECKS[s.code].spec if s.code in CHECKS else "",
+                    "verdict": s.verdict,
+                    "passed": s.passed,
+                    "failed": s.failed,
+                    "not_applicable": s.not_applicable,
+                }
+                for s in self.per_check()
+            ],
+            "findings": [f.as_json() for f in self.findings],
+        }

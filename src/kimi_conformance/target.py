@@ -1,0 +1,57 @@
+"""The target of a run: the embedded mock (started here) or a URL, its key, and the models to exercise."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import httpx
+
+from kimi_conformance.errors import ConfigError
+from kimi_conformance.mock import DEFAULT_API_KEY, MockConfig, serve_in_thread
+from kimi_conformance.rules import load_rules
+from kimi_conformance.settings import Settings
+
+MOCK_BATCH_STEP = 0.05
+"""Seconds per batch status on the embedded mock, so batch scenarios finish quickly."""
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where requests go and with which key (never shown: reports redact it)."""
+
+    base_url: str
+    api_key: str | None
+    label: str
+
+
+@contextlib.contextmanager
+def open_target(settings: Settings) -> Iterator[Target]:
+    """Start the embedded mock for `--target mock`, or describe the URL target."""
+    if settings.is_mock:
+        config = MockConfig(faults=frozenset(settings.mock_faults), batch_step_seconds=MOCK_BATCH_STEP)
+        with serve_in_thread(config) as server:
+            yield Target(base_url=server.api_base, api_key=DEFAULT_API_KEY, label="mock")
+        return
+    key = settings.api_key()
+    if key is None:
+        raise ConfigError(f"the target {settings.target} needs an API key in ${settings.api_key_env}")
+    yield Target(base_url=settings.target.rstrip("/"), api_key=key, label=settings.target)
+
+
+def resolve_models(settings: Settings) -> list[str]:
+    """Target model ids to exercise: `--model`, else the models the target lists that the contract knows."""
+    if settings.models:
+        return list(settings.models)
+    if settings.is_mock:
+        return list(load_rules().models)
+    aliases = settings.aliases()
+    key = settings.api_key()
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    try:
+        response = httpx.get(settings.target.rstrip("/") + "/models", headers=headers, timeout=settings.request_timeout)
+        listed = [m.get("id") for m in response.json().get("data", []) if isinstance(m, dict)]
+    except (httpx.HTTPError, ValueError, AttributeError):
+        return []
+    return [m for m in listed if isinstance(m, str) and load_rules().model(aliases.get(m, m)) is not None]

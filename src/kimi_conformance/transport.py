@@ -1,0 +1,96 @@
+"""The only module that talks HTTP to a target (httpx): requests become `Exchange`s, errors become data."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import httpx
+
+from kimi_conformance.exchange import Exchange, Redactor
+
+DEFAULT_TIMEOUT = 30.0
+MAX_BODY_BYTES = 16 * 1024 * 1024
+"""Bodies are read up to this size; a larger one is cut and the exchange says so."""
+
+
+class TargetClient:
+    """A client of one target: an SDK-style base URL (`.../v1`) and an optional API key."""
+
+    def __init__(self, base_url: str, api_key: str | None, *, timeout: float = DEFAULT_TIMEOUT) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.api_key = api_key
+        self.redactor = Redactor(frozenset({api_key}) if api_key else frozenset())
+        self._client = httpx.Client(timeout=httpx.Timeout(timeout), follow_redirects=False)
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> TargetClient:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def auth_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+
+    def request(
+        self,
+        operation: str,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        content: bytes | None = None,
+        files: dict[str, Any] | None = None,
+        data: dict[str, str] | None = None,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        authenticate: bool = True,
+    ) -> Exchange:
+        """Send one request; never raises for HTTP or transport trouble (it is in the exchange)."""
+        sent_headers = {**(self.auth_headers() if authenticate else {}), **(headers or {})}
+        if json_body is not None:
+            content = json.dumps(json_body, ensure_ascii=False).encode()
+            sent_headers.setdefault("Content-Type", "application/json")
+        request = self._client.build_request(
+            method, self.base_url + path, content=content, files=files, data=data, params=params, headers=sent_headers
+        )
+        text = content.decode("utf-8", errors="replace") if content is not None else ""
+        exchange = Exchange(
+            operation=operation,
+            method=method,
+            url=str(request.url),
+            request_headers=self.redactor.headers(dict(request.headers)),
+            request_json=json_body,
+            request_text=self.redactor.text(text[:4000]),
+        )
+        started = time.monotonic()
+        try:
+            response = self._client.send(request, stream=True)
+            try:
+                exchange.status = response.status_code
+                exchange.response_headers = {k.lower(): v for k, v in response.headers.items()}
+                exchange.body = _read_capped(response)
+            finally:
+                response.close()
+        except httpx.TimeoutException as exc:
+            exchange.transport_error = f"timeout: {type(exc).__name__} after {time.monotonic() - started:.1f} s"
+        except httpx.HTTPError as exc:
+            exchange.transport_error = f"{type(exc).__name__}: {self.redactor.text(str(exc)) or 'no detail'}"
+        exchange.elapsed = time.monotonic() - started
+        return exchange
+
+
+def _read_capped(response: httpx.Response) -> bytes:
+    """The decoded body (gzip and friends undone), cut after MAX_BODY_BYTES."""
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_bytes():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            break
+    return b"".join(chunks)[: MAX_BODY_BYTES + 1]
