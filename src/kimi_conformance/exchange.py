@@ -46,7 +46,8 @@ class Exchange:
     elapsed: float = 0.0
     transport_error: str | None = None
     intent: str = "valid"
-    """What the request was meant to be: `valid`, `invalid` (must be refused with 4xx) or `unauthenticated`."""
+    """What the request was meant to be: `valid`, `invalid` (refused with 4xx), `unauthenticated` (401) or
+    `missing` (names a resource that does not exist: 404) or `stateful` (the answer depends on server state)."""
     external: list[tuple[str, str]] = field(default_factory=list)
     """(code, message) of failures found by another engine (schemathesis), attributed to our check codes."""
     related: dict[str, Exchange] = field(default_factory=dict)

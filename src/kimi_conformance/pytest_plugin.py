@@ -51,8 +51,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--checks", action="append", default=None, help="Only these checks (codes or names)")
     group.addoption("--exclude-checks", action="append", default=None, help="Skip these checks (codes or names)")
     group.addoption("--request-timeout", type=float, default=None, help="Seconds per request (default 30)")
-    group.addoption("--strict-conformance", action="store_true", default=None, dest="kimi_strict",
-                    help="Warnings fail the run too (`kimi-conformance run --strict`)")
+    group.addoption(
+        "--strict-conformance",
+        action="store_true",
+        default=None,
+        dest="kimi_strict",
+        help="Warnings fail the run too (`kimi-conformance run --strict`)",
+    )
     group.addoption("--report-dir", default=None, help="Where runs write reports (default: reports)")
     group.addoption(
         "--mock-fault",

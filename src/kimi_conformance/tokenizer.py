@@ -74,3 +74,15 @@ def message_boundaries(messages: Iterable[Mapping[str, Any]]) -> list[int]:
         running += count_message(message)
         marks.append(running)
     return marks
+
+
+def prefix_with_tokens(text: str, tokens: int) -> str:
+    """The longest prefix of `text` that holds at most `tokens` tokens (cut inside a word if need be)."""
+    if tokens <= 0:
+        return ""
+    end = 0
+    for count, match in enumerate(_PIECE.finditer(text), start=1):
+        if count > tokens:
+            break
+        end = match.end()
+    return text[:end]

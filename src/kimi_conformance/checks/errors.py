@@ -82,3 +82,13 @@ def unauthenticated_request_refused(ctx: CheckContext, exchange: Exchange) -> No
     status = status_of(exchange)
     if status != 401:
         raise Violation(f"Received: HTTP {status} for a request without a valid key\nExpected: HTTP 401")
+
+
+@check("ERR004", "Missing resource not answered 404", "#/components/responses/NotFound")
+def missing_resource_is_404(ctx: CheckContext, exchange: Exchange) -> None:
+    """An unknown model, file or batch is answered 404 `resource_not_found_error`."""
+    if exchange.intent != "missing":
+        raise NotApplicable
+    status = status_of(exchange)
+    if status != 404:
+        raise Violation(f"Received: HTTP {status} for a model, file or batch that does not exist\nExpected: HTTP 404")

@@ -56,6 +56,7 @@ def _raise_external(exchange: Exchange, code: str) -> None:
 @check("SCHM002", "Invalid request accepted", "#/paths")
 def negative_data_rejected(ctx: CheckContext, exchange: Exchange) -> None:
     """A request that breaks the contract's request schema is refused with a 4xx, never served with a 2xx."""
+    _raise_external(exchange, "SCHM002")
     if exchange.intent != "invalid":
         raise NotApplicable
     status = status_of(exchange)
@@ -66,6 +67,7 @@ def negative_data_rejected(ctx: CheckContext, exchange: Exchange) -> None:
 @check("SCHM003", "Valid request rejected", "#/paths")
 def positive_data_accepted(ctx: CheckContext, exchange: Exchange) -> None:
     """A request valid against the contract is not refused as invalid (400 or 422)."""
+    _raise_external(exchange, "SCHM003")
     if exchange.intent != "valid":
         raise NotApplicable
     status = status_of(exchange)

@@ -14,7 +14,7 @@ from typing import Any
 
 from kimi_conformance.mock import instances
 from kimi_conformance.mock.request import ChatRequest
-from kimi_conformance.tokenizer import count_text
+from kimi_conformance.tokenizer import count_text, prefix_with_tokens
 
 _VOCABULARY = tuple(
     (
@@ -75,15 +75,10 @@ def pieces(text: str) -> list[str]:
 
 
 def _cut_to_budget(text: str, budget: int) -> tuple[str, bool]:
-    """The longest prefix of `text` made of whole pieces within `budget` tokens, and whether it was cut."""
+    """The prefix of `text` holding exactly `budget` tokens (a word may be cut), and whether it was cut."""
     if count_text(text) <= budget:
         return text, False
-    kept = ""
-    for piece in pieces(text):
-        if count_text(kept + piece) > budget:
-            break
-        kept += piece
-    return kept, True
+    return prefix_with_tokens(text, budget), True
 
 
 def _apply_stop(text: str, stops: tuple[str, ...]) -> tuple[str, bool]:
@@ -141,8 +136,11 @@ def plan_choice(request: ChatRequest, index: int, seed: int) -> ChoicePlan:
         plan = ChoicePlan(index=index, reasoning=reasoning, content="", tool_calls=calls, finish_reason="tool_calls")
         if budget is None or plan.completion_tokens <= budget:
             return plan
+        # The budget ran out before the call was complete: the output is cut, exactly at the cap.
         reasoning_kept, _ = _cut_to_budget(reasoning or "", budget)
-        return ChoicePlan(index, reasoning if reasoning is None else reasoning_kept, "", finish_reason="length")
+        spare = budget - count_text(reasoning_kept)
+        content = prefix_with_tokens(_sentences(rng, spare + 8), spare)
+        return ChoicePlan(index, None if reasoning is None else reasoning_kept, content, finish_reason="length")
     content, _ = _apply_stop(_answer(request, rng), request.stops)
     if budget is not None:
         reasoning_tokens = count_text(reasoning or "")

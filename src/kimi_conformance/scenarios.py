@@ -1,0 +1,72 @@
+"""Requests the suites send: cheap (tiny `max_completion_tokens`), valid for the model they go to (its fixed
+sampling values and thinking rules respected), and meaningful for the property under test."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kimi_conformance.rules import ModelInfo
+
+SMALL_MAX_TOKENS = 24
+"""Output cap of generated requests: enough for a short answer or a tool call, cheap on a live API."""
+
+WEATHER_TOOL: dict[str, Any] = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "Current weather in a city",
+        "parameters": {
+            "type": "object",
+            "properties": {"city": {"type": "string"}, "unit": {"type": "string", "enum": ["c", "f"]}},
+            "required": ["city"],
+        },
+    },
+}
+
+PERSON_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"name": {"type": "string"}, "age": {"type": "integer", "minimum": 0, "maximum": 150}},
+    "required": ["name", "age"],
+    "additionalProperties": False,
+}
+
+
+def user(text: str) -> list[dict[str, Any]]:
+    return [{"role": "user", "content": text}]
+
+
+def chat(model_id: str, text: str = "Say OK.", *, max_tokens: int = SMALL_MAX_TOKENS, **extra: Any) -> dict[str, Any]:
+    """A minimal chat request for the target's `model_id`."""
+    return {"model": model_id, "messages": user(text), "max_completion_tokens": max_tokens, **extra}
+
+
+def allows_several_choices(model: ModelInfo) -> bool:
+    rule = model.family.params.get("n")
+    return rule is not None and rule.fixed is None and (rule.maximum or 1) >= 2
+
+
+def sampling_for_choices(model: ModelInfo) -> dict[str, Any]:
+    """Parameters that make `n > 1` legal: a temperature well above 0 where the family takes a range."""
+    rule = model.family.params.get("temperature")
+    return {"temperature": 0.7} if rule is not None and rule.fixed_value(False) is None else {}
+
+
+def can_disable_thinking(model: ModelInfo) -> bool:
+    return model.thinks(None) and not model.thinks({"type": "disabled"})
+
+
+def thinking_disabled(model: ModelInfo) -> dict[str, Any]:
+    """Extra fields that switch thinking off, with the sampling values the family then requires."""
+    fields: dict[str, Any] = {"thinking": {"type": "disabled"}}
+    rule = model.family.params.get("temperature")
+    if rule is not None and rule.fixed_non_thinking is not None:
+        fields["temperature"] = rule.fixed_non_thinking
+    return fields
+
+
+def json_schema_format(strict: bool = True) -> dict[str, Any]:
+    return {"type": "json_schema", "json_schema": {"name": "person", "schema": PERSON_SCHEMA, "strict": strict}}
+
+
+def batch_line(custom_id: str, model_id: str) -> dict[str, Any]:
+    return {"custom_id": custom_id, "method": "POST", "url": "/v1/chat/completions", "body": chat(model_id)}

@@ -1,0 +1,117 @@
+"""Semantics of non-streaming chat completions, per model of the target (facts §3)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from kimi_conformance.pytest_plugin import Verify
+from kimi_conformance.rules import ModelInfo
+from kimi_conformance.scenarios import (
+    WEATHER_TOOL,
+    allows_several_choices,
+    can_disable_thinking,
+    chat,
+    json_schema_format,
+    sampling_for_choices,
+    thinking_disabled,
+    user,
+)
+from kimi_conformance.transport import TargetClient
+
+
+def complete(client: TargetClient, body: dict[str, Any]) -> Any:
+    return client.request("createChatCompletion", "POST", "/chat/completions", json_body=body)
+
+
+def test_plain_completion(target_client: TargetClient, verify: Verify, target_model: str) -> None:
+    body = chat(target_model, "Name three colours.")
+    exchange = complete(target_client, body)
+    exchange.related["estimate"] = target_client.request(
+        "estimateTokenCount",
+        "POST",
+        "/tokenizers/estimate-token-count",
+        json_body={"model": target_model, "messages": body["messages"]},
+    )
+    verify(exchange.related["estimate"])
+    verify(exchange)
+
+
+def test_several_choices(target_client: TargetClient, verify: Verify, target_model: str, model_info: ModelInfo) -> None:
+    if not allows_several_choices(model_info):
+        pytest.skip(f"{model_info.id} allows one choice only")
+    verify(complete(target_client, chat(target_model, n=2, **sampling_for_choices(model_info))))
+
+
+def test_stop_sequence(target_client: TargetClient, verify: Verify, target_model: str) -> None:
+    first = complete(target_client, chat(target_model, "Write one sentence about the sea.", max_tokens=48))
+    verify(first)
+    content = (first.json()["choices"][0]["message"].get("content") or "").split()
+    stop = content[len(content) // 2] if len(content) > 2 else "the"
+    verify(complete(target_client, chat(target_model, "Write one sentence about the sea.", max_tokens=48, stop=[stop])))
+
+
+def test_max_tokens_cap(target_client: TargetClient, verify: Verify, target_model: str) -> None:
+    verify(complete(target_client, chat(target_model, "Write a long story about the moon.", max_tokens=3)))
+
+
+def test_tool_choice_none(target_client: TargetClient, verify: Verify, target_model: str) -> None:
+    verify(complete(target_client, chat(target_model, "Weather in Paris?", tools=[WEATHER_TOOL], tool_choice="none")))
+
+
+def test_tool_call_arguments(
+    target_client: TargetClient, verify: Verify, target_model: str, model_info: ModelInfo
+) -> None:
+    choice = "auto" if model_info.thinks(None) else "required"
+    body = chat(
+        target_model,
+        "What is the weather in Paris? Use get_weather.",
+        max_tokens=64,
+        tools=[WEATHER_TOOL],
+        tool_choice=choice,
+    )
+    verify(complete(target_client, body))
+
+
+@pytest.mark.parametrize(
+    "response_format", [{"type": "json_object"}, json_schema_format()], ids=["json_object", "json_schema"]
+)
+def test_json_modes(
+    target_client: TargetClient, verify: Verify, target_model: str, response_format: dict[str, Any]
+) -> None:
+    body = chat(
+        target_model, "Describe a person as JSON with name and age.", max_tokens=64, response_format=response_format
+    )
+    verify(complete(target_client, body))
+
+
+def test_thinking_disabled(
+    target_client: TargetClient, verify: Verify, target_model: str, model_info: ModelInfo
+) -> None:
+    if not can_disable_thinking(model_info):
+        pytest.skip(f"{model_info.id} cannot switch thinking off")
+    verify(complete(target_client, chat(target_model, "Say OK.", **thinking_disabled(model_info))))
+
+
+def test_tool_round_trip(target_client: TargetClient, verify: Verify, target_model: str, model_info: ModelInfo) -> None:
+    if model_info.thinks(None):
+        pytest.skip("needs the reasoning_content of a thinking model echoed back; covered by the streaming suite")
+    body = chat(
+        target_model,
+        "What is the weather in Oslo? Use get_weather.",
+        max_tokens=64,
+        tools=[WEATHER_TOOL],
+        tool_choice="required",
+    )
+    first = complete(target_client, body)
+    verify(first)
+    message = first.json()["choices"][0]["message"]
+    calls = message.get("tool_calls") or []
+    if not calls:
+        pytest.skip("the model made no tool call")
+    messages = [*user("What is the weather in Oslo? Use get_weather."), message] + [
+        {"role": "tool", "tool_call_id": call["id"], "name": "get_weather", "content": '{"sky": "clear"}'}
+        for call in calls
+    ]
+    verify(complete(target_client, {**body, "messages": messages, "tool_choice": "auto"}))

@@ -1,0 +1,121 @@
+"""Auth on every operation and the error envelope on invalid requests (facts §1, §9)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from kimi_conformance.exchange import Exchange
+from kimi_conformance.pytest_plugin import Verify
+from kimi_conformance.scenarios import chat
+from kimi_conformance.transport import TargetClient
+
+UNKNOWN_FILE = "nosuchfile0000000000"
+UNKNOWN_BATCH = "batch_nosuchbatch000000000000"
+
+OPERATIONS: list[tuple[str, str, str, dict[str, Any]]] = [
+    ("createChatCompletion", "POST", "/chat/completions", {"json_body": chat("kimi-k2-turbo-preview")}),
+    ("listModels", "GET", "/models", {}),
+    ("uploadFile", "POST", "/files", {"files": {"file": ("a.txt", b"hello")}, "data": {"purpose": "file-extract"}}),
+    ("listFiles", "GET", "/files", {}),
+    ("retrieveFile", "GET", f"/files/{UNKNOWN_FILE}", {}),
+    ("deleteFile", "DELETE", f"/files/{UNKNOWN_FILE}", {}),
+    ("retrieveFileContent", "GET", f"/files/{UNKNOWN_FILE}/content", {}),
+    (
+        "estimateTokenCount",
+        "POST",
+        "/tokenizers/estimate-token-count",
+        {"json_body": {"model": "kimi-k2-turbo-preview", "messages": [{"role": "user", "content": "hi"}]}},
+    ),
+    ("getBalance", "GET", "/users/me/balance", {}),
+    (
+        "createBatch",
+        "POST",
+        "/batches",
+        {"json_body": {"input_file_id": UNKNOWN_FILE, "endpoint": "/v1/chat/completions", "completion_window": "24h"}},
+    ),
+    ("listBatches", "GET", "/batches", {}),
+    ("retrieveBatch", "GET", f"/batches/{UNKNOWN_BATCH}", {}),
+    ("cancelBatch", "POST", f"/batches/{UNKNOWN_BATCH}/cancel", {}),
+]
+CREDENTIALS = {
+    "no-key": None,
+    "malformed-header": "Basic c2stdGVzdA==",
+    "wrong-key": "Bearer sk-kimi-conformance-wrong",
+}
+
+
+@pytest.mark.parametrize(("operation", "method", "path", "kwargs"), OPERATIONS, ids=[o[0] for o in OPERATIONS])
+@pytest.mark.parametrize("credential", list(CREDENTIALS))
+def test_nothing_is_served_without_a_valid_key(
+    target_client: TargetClient,
+    verify: Verify,
+    operation: str,
+    method: str,
+    path: str,
+    kwargs: dict[str, Any],
+    credential: str,
+) -> None:
+    header = CREDENTIALS[credential]
+    exchange = target_client.request(
+        operation, method, path, authenticate=False, headers={"Authorization": header} if header else {}, **kwargs
+    )
+    exchange.intent = "unauthenticated"
+    verify(exchange)
+
+
+INVALID: list[tuple[str, str, str, dict[str, Any]]] = [
+    (
+        "createChatCompletion",
+        "POST",
+        "/chat/completions",
+        {"json_body": {"model": "kimi-k2-turbo-preview", "messages": []}},
+    ),
+    (
+        "createChatCompletion",
+        "POST",
+        "/chat/completions",
+        {"content": b"{not json", "headers": {"Content-Type": "application/json"}},
+    ),
+    (
+        "createChatCompletion",
+        "POST",
+        "/chat/completions",
+        {"json_body": {"model": "kimi-k2-turbo-preview", "messages": [{"role": "robot", "content": "hi"}]}},
+    ),
+    ("createChatCompletion", "POST", "/chat/completions", {"json_body": chat("kimi-k2-turbo-preview", n=99)}),
+    (
+        "estimateTokenCount",
+        "POST",
+        "/tokenizers/estimate-token-count",
+        {"json_body": {"model": "kimi-k2-turbo-preview", "messages": []}},
+    ),
+    ("uploadFile", "POST", "/files", {"data": {"purpose": "file-extract"}, "files": {"other": ("a.txt", b"x")}}),
+    ("createBatch", "POST", "/batches", {"json_body": {"input_file_id": 5}}),
+]
+
+
+@pytest.mark.parametrize(
+    ("operation", "method", "path", "kwargs"), INVALID, ids=[f"{o[0]}-{i}" for i, o in enumerate(INVALID)]
+)
+def test_invalid_requests_get_the_error_envelope(
+    target_client: TargetClient, verify: Verify, operation: str, method: str, path: str, kwargs: dict[str, Any]
+) -> None:
+    exchange = target_client.request(operation, method, path, **kwargs)
+    exchange.intent = "invalid"
+    verify(exchange)
+
+
+MISSING = [o for o in OPERATIONS if o[2].endswith((UNKNOWN_FILE, UNKNOWN_BATCH, "/content", "/cancel"))] + [
+    ("createChatCompletion", "POST", "/chat/completions", {"json_body": chat("no-such-model-kimi")})
+]
+
+
+@pytest.mark.parametrize(("operation", "method", "path", "kwargs"), MISSING, ids=[o[0] for o in MISSING])
+def test_missing_resources_are_404(
+    target_client: TargetClient, verify: Verify, operation: str, method: str, path: str, kwargs: dict[str, Any]
+) -> None:
+    exchange: Exchange = target_client.request(operation, method, path, **kwargs)
+    exchange.intent = "missing"
+    verify(exchange)

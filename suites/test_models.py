@@ -1,0 +1,10 @@
+"""GET /v1/models: shape, ids, context lengths (facts §6)."""
+
+from __future__ import annotations
+
+from kimi_conformance.pytest_plugin import Verify
+from kimi_conformance.transport import TargetClient
+
+
+def test_models_list(target_client: TargetClient, verify: Verify) -> None:
+    verify(target_client.request("listModels", "GET", "/models"))
