@@ -86,7 +86,7 @@ def _settings(config: pytest.Config) -> Settings:
         )
     }
     options["strict"] = config.getoption("kimi_strict")
-    return Settings().merged(read_config_file(Path(config.rootpath))).merged(options)
+    return Settings().merged(read_config_file(Path(config.invocation_params.dir))).merged(options)
 
 
 def _is_worker(config: pytest.Config) -> bool:
@@ -199,8 +199,13 @@ class _TestCounter:
             self.counts[report.outcome] += 1
 
 
+def _report_root(config: pytest.Config) -> Path:
+    """`--report-dir`, relative to where pytest was started."""
+    return Path(config.invocation_params.dir) / config.stash[SETTINGS].report_dir
+
+
 def _parts_dir(config: pytest.Config) -> Path:
-    return Path(config.rootpath) / config.stash[SETTINGS].report_dir / config.stash[RUN_ID] / "parts"
+    return _report_root(config) / config.stash[RUN_ID] / "parts"
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -239,7 +244,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         strict=settings.strict,
         tests=dict(config.stash[TEST_COUNTS].items()),
     )
-    folder = write_reports(result, Path(config.rootpath) / settings.report_dir)
+    folder = write_reports(result, _report_root(config))
     config.stash[_RESULT] = (result, folder)
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import click
 
 from kimi_conformance import __version__
+from kimi_conformance.cli.checks import checks
 from kimi_conformance.cli.demo import demo
 from kimi_conformance.cli.mock import mock
+from kimi_conformance.cli.run import run
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -15,6 +17,8 @@ def cli() -> None:
     """Contract and conformance testing for the Moonshot AI / Kimi API, with a streaming reference mock."""
 
 
+cli.add_command(run)
+cli.add_command(checks)
 cli.add_command(mock)
 cli.add_command(demo)
 

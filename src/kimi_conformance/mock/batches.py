@@ -111,7 +111,10 @@ def _validate_lines(data: bytes) -> tuple[list[dict[str, Any]], list[dict[str, A
 class BatchStore:
     """The batches of one mock instance and the tasks that drive them."""
 
-    def __init__(self, files: FileStore, run_line: LineRunner, step_seconds: float) -> None:
+    def __init__(
+        self, files: FileStore, run_line: LineRunner, step_seconds: float, cancel_anytime: bool = False
+    ) -> None:
+        self._cancel_anytime = cancel_anytime
         self._files = files
         self._run_line = run_line
         self._step = step_seconds
@@ -159,7 +162,7 @@ class BatchStore:
 
     def cancel(self, batch_id: str) -> Batch:
         batch = self.get(batch_id)
-        if batch.status not in CANCELLABLE:
+        if batch.status not in CANCELLABLE and not self._cancel_anytime:
             raise invalid_request(f"Invalid request: batch {batch_id} is {batch.status} and cannot be cancelled")
         batch.status = "cancelling"
         batch.cancelling_at = int(time.time())

@@ -22,6 +22,9 @@ class Completion:
     request: ChatRequest
     choices: list[ChoicePlan]
     cached_tokens: int
+    usage_off_by_one: bool = False
+    model_label: str = ""
+    """The `model` the body reports (the requested id unless a fault says otherwise)."""
 
     def usage(self, choice: ChoicePlan | None = None) -> dict[str, Any]:
         """Usage of one choice (stream final chunk) or of all choices together."""
@@ -31,7 +34,7 @@ class Completion:
         return {
             "prompt_tokens": prompt,
             "completion_tokens": completion,
-            "total_tokens": prompt + completion,
+            "total_tokens": prompt + completion + (1 if self.usage_off_by_one else 0),
             "cached_tokens": self.cached_tokens,
             "prompt_tokens_details": {"cached_tokens": self.cached_tokens},
         }
@@ -40,8 +43,18 @@ class Completion:
 def plan_completion(request: ChatRequest, config: MockConfig, cached_tokens: int) -> Completion:
     """Decide every choice of a request, deterministically."""
     ident = "cmpl-" + hashlib.sha256(request.digest(f"{time.time_ns()}").encode()).hexdigest()[:32]
-    choices = [plan_choice(request, index, config.seed) for index in range(request.n)]
-    return Completion(id=ident, created=int(time.time()), request=request, choices=choices, cached_tokens=cached_tokens)
+    n = 1 if config.has_fault("n-ignored") else request.n
+    choices = [plan_choice(request, index, config.seed, config.faults) for index in range(n)]
+    model = request.model.family.name if config.has_fault("model-not-echoed") else request.model.id
+    return Completion(
+        id=ident,
+        created=int(time.time()),
+        request=request,
+        choices=choices,
+        cached_tokens=cached_tokens,
+        usage_off_by_one=config.has_fault("usage-total-wrong"),
+        model_label=model,
+    )
 
 
 def _message(plan: ChoicePlan) -> dict[str, Any]:
@@ -62,7 +75,7 @@ def completion_body(completion: Completion) -> dict[str, Any]:
         "id": completion.id,
         "object": "chat.completion",
         "created": completion.created,
-        "model": completion.request.model.id,
+        "model": completion.model_label,
         "choices": [
             {"index": plan.index, "message": _message(plan), "finish_reason": plan.finish_reason}
             for plan in completion.choices
@@ -95,7 +108,7 @@ def _argument_pieces(arguments: str, size: int = 8) -> list[str]:
 def stream_chunks(completion: Completion, config: MockConfig) -> Iterator[dict[str, Any]]:
     """Every `chat.completion.chunk` of the stream, choices interleaved, each ending with its usage (facts §3.10)."""
     head = {"id": completion.id, "object": "chat.completion.chunk", "created": completion.created}
-    head["model"] = completion.request.model.id
+    head["model"] = completion.model_label
     per_choice = [list(_deltas(plan)) for plan in completion.choices]
     longest = max(len(deltas) for deltas in per_choice)
     for step in range(longest):

@@ -151,6 +151,8 @@ def parse_chat_request(body: Any, config: MockConfig, files: FileLookup) -> Chat
         raise invalid_request("Invalid request: model is required and must be a string")
     model = load_rules().model(model_id)
     if model is None:
+        if config.has_fault("unknown-model-400"):
+            raise invalid_request(f"Invalid request: unknown model {model_id}")
         raise errors.not_found(errors.MODEL_NOT_FOUND.format(model=model_id))
     thinking = _thinking_on(body, model)
     check_sampling(body, model, thinking, config)

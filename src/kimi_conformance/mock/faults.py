@@ -22,10 +22,26 @@ class Fault:
 _CATALOGUE = (
     Fault("stream-omit-done", "streams end without the final `data: [DONE]` event"),
     Fault("stream-usage-top-level-only", "usage only in an OpenAI-style `choices: []` chunk, not in the final choice"),
-    Fault("error-envelope-flat", 'error bodies are `{"message": ...}` instead of `{"error": {...}}`'),
-    Fault("server-error-for-client-errors", "invalid requests are answered 500 instead of 400"),
-    Fault("auth-ignored", "requests without a valid key are served anyway"),
-    Fault("sampling-clamped", "out-of-range or non-fixed sampling values are silently clamped instead of rejected"),
+    Fault("error-envelope-flat", 'error bodies are `{"message": ...}` instead of `{"error": {...}}`', ("ERR001",)),
+    Fault("server-error-for-client-errors", "invalid requests are answered 500 instead of 400", ("HTTP002",)),
+    Fault("auth-ignored", "requests without a valid key are served anyway", ("AUTH001",)),
+    Fault(
+        "sampling-clamped",
+        "out-of-range or non-fixed sampling values are silently clamped instead of rejected",
+        ("SCHM002",),
+    ),
+    Fault("unknown-model-400", "an unknown model is answered 400 instead of 404", ("ERR004",)),
+    Fault("model-not-echoed", "responses name the model family, not the requested model id", ("CHAT001",)),
+    Fault("n-ignored", "`n` is ignored: always one choice", ("CHAT002",)),
+    Fault("usage-total-wrong", "total_tokens is prompt + completion + 1", ("CHAT004",)),
+    Fault("max-tokens-ignored", "max_tokens / max_completion_tokens are not enforced", ("CHAT005",)),
+    Fault("stop-ignored", "stop sequences are not applied", ("CHAT006",)),
+    Fault("tool-choice-none-ignored", "`tool_choice: none` still calls tools", ("CHAT007",)),
+    Fault("json-mode-ignored", "response_format json_object / json_schema produce prose", ("CHAT008",)),
+    Fault("tool-args-invalid", "tool-call arguments do not match the tool's schema", ("CHAT009",)),
+    Fault("reasoning-always", "reasoning_content even when thinking is off", ("CHAT010",)),
+    Fault("deleted-file-still-served", "a deleted file is still listed and served", ("FILE002",)),
+    Fault("batch-cancel-anytime", "a completed batch can still be cancelled (200)", ("BTCH003",)),
 )
 
 FAULTS: dict[str, Fault] = {fault.name: fault for fault in _CATALOGUE}

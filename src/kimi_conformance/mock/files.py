@@ -94,8 +94,9 @@ class FileStore:
 
     def delete(self, file_id: str) -> dict[str, Any]:
         stored = self.get(file_id)
-        del self._files[file_id]
-        self._path(file_id).unlink(missing_ok=True)
+        if not self._config.has_fault("deleted-file-still-served"):
+            del self._files[file_id]
+            self._path(file_id).unlink(missing_ok=True)
         return {"id": stored.id, "object": "file", "deleted": True}
 
     def raw(self, file_id: str) -> bytes:

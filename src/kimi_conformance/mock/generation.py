@@ -88,8 +88,10 @@ def _apply_stop(text: str, stops: tuple[str, ...]) -> tuple[str, bool]:
     return text[: min(positions)], True
 
 
-def _tool_names_to_call(request: ChatRequest, rng: random.Random) -> list[dict[str, Any]]:
+def _tool_names_to_call(request: ChatRequest, rng: random.Random, faults: frozenset[str]) -> list[dict[str, Any]]:
     choice = request.tool_choice
+    if choice == "none" and "tool-choice-none-ignored" in faults:
+        choice = "required"
     if not request.tools or choice == "none":
         return []
     if choice != "required" and request.last_role not in ("user", "system"):
@@ -100,8 +102,10 @@ def _tool_names_to_call(request: ChatRequest, rng: random.Random) -> list[dict[s
     return named or [rng.choice(request.tools)]
 
 
-def _arguments(tool: dict[str, Any], rng: random.Random) -> str:
+def _arguments(tool: dict[str, Any], rng: random.Random, faults: frozenset[str]) -> str:
     function = tool.get("function", {})
+    if "tool-args-invalid" in faults:
+        return json.dumps({"unexpected": True})
     if tool.get("type") == "builtin_function":
         search_id = f"{rng.getrandbits(64):016x}"
         return json.dumps({"search_result": {"search_id": search_id}, "usage": {"total_tokens": 128}})
@@ -109,7 +113,9 @@ def _arguments(tool: dict[str, Any], rng: random.Random) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def _answer(request: ChatRequest, rng: random.Random) -> str:
+def _answer(request: ChatRequest, rng: random.Random, faults: frozenset[str]) -> str:
+    if "json-mode-ignored" in faults:
+        return _sentences(rng, rng.randint(10, 40))
     if request.response_format == "json_schema" and request.json_schema is not None:
         return json.dumps(instances.generate(request.json_schema, rng), ensure_ascii=False, separators=(",", ":"))
     if request.response_format == "json_object":
@@ -118,18 +124,18 @@ def _answer(request: ChatRequest, rng: random.Random) -> str:
     return _sentences(rng, rng.randint(10, 40))
 
 
-def plan_choice(request: ChatRequest, index: int, seed: int) -> ChoicePlan:
-    """Decide what choice `index` of `request` says."""
+def plan_choice(request: ChatRequest, index: int, seed: int, faults: frozenset[str] = frozenset()) -> ChoicePlan:
+    """Decide what choice `index` of `request` says (`faults`: named deviations of the mock, see faults.py)."""
     rng = random.Random(f"{seed}:{index}:{request.digest()}")
     reasoning = None
-    if request.thinking:
+    if request.thinking or "reasoning-always" in faults:
         reasoning = rng.choice(_REASONING_OPENERS) + " " + _sentences(rng, rng.randint(8, 24))
-    tools = _tool_names_to_call(request, rng)
-    budget = request.max_tokens
+    tools = _tool_names_to_call(request, rng, faults)
+    budget = None if "max-tokens-ignored" in faults else request.max_tokens
     if tools:
         base = request.tool_call_count()
         calls = [
-            ToolCallPlan(id=f"functions.{name}:{base + i}", name=name, arguments=_arguments(tool, rng))
+            ToolCallPlan(id=f"functions.{name}:{base + i}", name=name, arguments=_arguments(tool, rng, faults))
             for i, tool in enumerate(tools)
             for name in [str(tool.get("function", {}).get("name", ""))]
         ]
@@ -141,7 +147,8 @@ def plan_choice(request: ChatRequest, index: int, seed: int) -> ChoicePlan:
         spare = budget - count_text(reasoning_kept)
         content = prefix_with_tokens(_sentences(rng, spare + 8), spare)
         return ChoicePlan(index, None if reasoning is None else reasoning_kept, content, finish_reason="length")
-    content, _ = _apply_stop(_answer(request, rng), request.stops)
+    stops = () if "stop-ignored" in faults else request.stops
+    content, _ = _apply_stop(_answer(request, rng, faults), stops)
     if budget is not None:
         reasoning_tokens = count_text(reasoning or "")
         if reasoning is not None and reasoning_tokens >= budget:

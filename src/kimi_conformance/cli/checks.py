@@ -1,0 +1,72 @@
+"""`kimi-conformance checks`: the registry of checks, as a table, JSON, or the Markdown of docs/checks.md."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from kimi_conformance.checks import CHECKS, Check
+from kimi_conformance.mock.faults import FAULTS
+
+
+def _faults_for(code: str) -> list[str]:
+    return [fault.name for fault in FAULTS.values() if code in fault.codes]
+
+
+def render_markdown() -> str:
+    """docs/checks.md: one section per check (regenerate with `kimi-conformance checks --format markdown`)."""
+    lines = [
+        "# Checks",
+        "",
+        "Every check has a stable code (never reused), a name that states the property, a severity and a spec",
+        "reference into `openapi/moonshot.openapi.yaml`. Errors fail a run; warnings fail it only with `--strict`;",
+        "info never does. Select with `--checks` / `--exclude-checks` (codes or names).",
+        "",
+        "This file is generated: `kimi-conformance checks --format markdown > docs/checks.md`.",
+        "",
+    ]
+    for check in sorted(CHECKS.values(), key=lambda c: c.code):
+        faults = _faults_for(check.code)
+        scope = ", ".join(f"`{o}`" for o in sorted(check.operations)) if check.operations else "every operation"
+        lines += [
+            f"## {check.code}",
+            "",
+            f"**{check.title}** · `{check.name}` · severity **{check.severity.value}**",
+            "",
+            check.doc,
+            "",
+            f"- Spec: `openapi/moonshot.openapi.yaml{check.spec}`",
+            f"- Applies to: {scope}",
+            f"- Mock faults that make it fail: {', '.join(f'`{f}`' for f in faults) if faults else 'none yet'}",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def _row(check: Check) -> dict[str, object]:
+    return {
+        "code": check.code,
+        "name": check.name,
+        "title": check.title,
+        "severity": check.severity.value,
+        "spec": check.spec,
+        "doc": check.doc,
+        "operations": sorted(check.operations) if check.operations else None,
+    }
+
+
+@click.command()
+@click.option(
+    "--format", "output", type=click.Choice(["table", "json", "markdown"]), default="table", show_default=True
+)
+def checks(output: str) -> None:
+    """List the checks: code, severity, name, title."""
+    ordered = sorted(CHECKS.values(), key=lambda c: c.code)
+    if output == "json":
+        click.echo(json.dumps([_row(c) for c in ordered], indent=2))
+    elif output == "markdown":
+        click.echo(render_markdown(), nl=False)
+    else:
+        for check in ordered:
+            click.echo(f"{check.code:8} {check.severity.value:8} {check.name:40} {check.title}")

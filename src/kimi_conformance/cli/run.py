@@ -1,0 +1,86 @@
+"""`kimi-conformance run`: the conformance suite against a target, through pytest (exit codes are pytest's)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from importlib import resources
+from pathlib import Path
+
+import click
+
+from kimi_conformance.settings import PROFILES
+
+
+def suites_path() -> Path:
+    """The suites: packaged in a wheel as `kimi_conformance/_suites`, else `suites/` of the source tree."""
+    packaged = Path(str(resources.files("kimi_conformance") / "_suites"))
+    if (packaged / "conftest.py").is_file():
+        return packaged
+    return Path(__file__).resolve().parents[3] / "suites"
+
+
+@click.command(context_settings={"ignore_unknown_options": True})
+@click.option("--target", help="`mock` (default: the embedded reference mock) or an SDK-style base URL.")
+@click.option("--api-key-env", metavar="NAME", help="Environment variable holding the key (default MOONSHOT_API_KEY).")
+@click.option("--model", "models", multiple=True, help="Model to exercise (repeatable; default: all the target lists).")
+@click.option("--model-family", multiple=True, metavar="ALIAS=MODEL", help="The target's id for a contract model.")
+@click.option("--profile", type=click.Choice(PROFILES), help="How much to generate (default: standard).")
+@click.option("--checks", multiple=True, help="Only these checks (codes or names, comma-separated or repeated).")
+@click.option("--exclude-checks", multiple=True, help="Skip these checks.")
+@click.option("--request-timeout", type=float, help="Seconds per request (default 30).")
+@click.option("--strict", is_flag=True, help="Warnings fail the run too.")
+@click.option("--report-dir", help="Where to write reports (default: reports).")
+@click.option("--mock-fault", "mock_faults", multiple=True, metavar="NAME", help="Break the embedded mock on purpose.")
+@click.option("-n", "--workers", help="pytest-xdist workers (`auto`, or a number).")
+@click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
+def run(
+    target: str | None,
+    api_key_env: str | None,
+    models: tuple[str, ...],
+    model_family: tuple[str, ...],
+    profile: str | None,
+    checks: tuple[str, ...],
+    exclude_checks: tuple[str, ...],
+    request_timeout: float | None,
+    strict: bool,
+    report_dir: str | None,
+    mock_faults: tuple[str, ...],
+    workers: str | None,
+    pytest_args: tuple[str, ...],
+) -> None:
+    """Check a target against the contract (default: the embedded mock). Extra arguments go to pytest."""
+    # The whole suite, unless the extra arguments name test files or nodes of their own.
+    names_tests = any(Path(arg.split("::")[0]).exists() for arg in pytest_args if not arg.startswith("-"))
+    args = [
+        sys.executable,
+        "-m",
+        "pytest",
+        *([] if names_tests else [str(suites_path())]),
+        "-p",
+        "no:cacheprovider",
+        "-q",
+    ]
+    for flag, value in (
+        ("--target", target),
+        ("--api-key-env", api_key_env),
+        ("--profile", profile),
+        ("--request-timeout", request_timeout),
+        ("--report-dir", report_dir),
+        ("-n", workers),
+    ):
+        if value is not None:
+            args += [flag, str(value)]
+    for flag, values in (
+        ("--model", models),
+        ("--model-family", model_family),
+        ("--checks", checks),
+        ("--exclude-checks", exclude_checks),
+        ("--mock-fault", mock_faults),
+    ):
+        for value in values:
+            args += [flag, value]
+    if strict:
+        args.append("--strict-conformance")
+    # A child process, so pytest imports (and assertion-rewrites) the plugin and the suites itself.
+    raise SystemExit(subprocess.call([*args, *pytest_args]))

@@ -1,0 +1,117 @@
+"""`kimi-conformance run` end to end: the suite against the embedded mock, clean and broken on purpose."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kimi_conformance.mock import MockConfig, serve_in_thread
+from kimi_conformance.mock.faults import FAULTS
+
+ROOT = Path(__file__).resolve().parents[2]
+SUITES = ROOT / "suites"
+SUITE_FOR_PREFIX = {
+    "CHAT": "test_chat.py",
+    "ERR": "test_errors.py",
+    "AUTH": "test_errors.py",
+    "HTTP": "test_errors.py",
+    "SCHM": "test_errors.py",
+    "FILE": "test_files.py",
+    "BTCH": "test_batches.py",
+    "MODL": "test_models.py",
+}
+
+
+def run(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, dict[str, Any], str]:
+    """Run the CLI in a child process from `tmp_path`; return its exit code, results.json and output."""
+    command = [sys.executable, "-m", "kimi_conformance", "run", "--report-dir", "reports", *args]
+    done = subprocess.run(
+        command, cwd=tmp_path, capture_output=True, text=True, timeout=300, env={**os.environ, **(env or {})}
+    )
+    results_path = tmp_path / "reports" / "latest" / "results.json"
+    results = json.loads(results_path.read_text()) if results_path.exists() else {}
+    return done.returncode, results, done.stdout + done.stderr
+
+
+def codes(results: dict[str, Any]) -> set[str]:
+    return {finding["code"] for finding in results.get("findings", [])}
+
+
+def test_the_whole_suite_passes_on_the_conformant_mock(tmp_path: Path) -> None:
+    returncode, results, output = run(tmp_path, "-n", "2")
+    assert returncode == 0, output[-3000:]
+    assert results["verdict"] == "pass" and results["findings"] == []
+    assert results["schema_version"] == 1 and results["summary"]["passed"] > 1000
+    folder = (tmp_path / "reports" / "latest").resolve()
+    assert {p.name for p in folder.iterdir()} == {"junit.xml", "results.json", "report.md", "report.html"}
+    assert "kimi-conformance: ✅ **pass**" in (folder / "report.md").read_text()
+    assert "verdict PASS" in output
+
+
+FAULTS_WITH_CODES = sorted(name for name, fault in FAULTS.items() if fault.codes)
+
+
+@pytest.mark.parametrize("fault", FAULTS_WITH_CODES)
+def test_each_fault_is_reported_with_its_codes(tmp_path: Path, fault: str) -> None:
+    expected = set(FAULTS[fault].codes)
+    suites = sorted({str(SUITES / SUITE_FOR_PREFIX[code.rstrip("0123456789")]) for code in expected})
+    models = ("--model", "kimi-k2-turbo-preview", "--model", "kimi-k2.6")
+    returncode, results, output = run(tmp_path, "--mock-fault", fault, "--profile", "quick", *models, *suites)
+    assert returncode == 1, output[-3000:]
+    assert expected <= codes(results), f"{fault}: expected {expected}, found {codes(results)}"
+    assert results["verdict"] == "fail"
+
+
+def test_xdist_gives_the_same_findings_as_a_serial_run(tmp_path: Path) -> None:
+    found = []
+    for workers in ("0", "2"):
+        folder = tmp_path / workers
+        folder.mkdir()
+        _, results, _ = run(folder, "-n", workers, "--mock-fault", "auth-ignored", str(SUITES / "test_errors.py"))
+        found.append({(f["code"], f["operation"], f["request"]) for f in results["findings"]})
+    assert found[0] and found[0] == found[1]
+
+
+def test_a_url_target_never_leaks_its_key(tmp_path: Path) -> None:
+    secret = "sk-very-secret-key-0123456789"
+    with serve_in_thread(MockConfig(api_keys=frozenset({secret}), faults=frozenset({"error-envelope-flat"}))) as mock:
+        returncode, results, output = run(
+            tmp_path,
+            "--target", mock.api_base,
+            "--api-key-env", "KIMI_TEST_KEY",
+            "--model", "kimi-k2-turbo-preview",
+            str(SUITES / "test_errors.py"), str(SUITES / "test_chat.py"),
+            env={"KIMI_TEST_KEY": secret},
+        )  # fmt: skip
+    assert returncode == 1 and "ERR001" in codes(results)
+    assert secret not in output
+    for path in (tmp_path / "reports").rglob("*"):
+        if path.is_file():
+            assert secret not in path.read_text(errors="replace"), path
+    assert any("$MOONSHOT_API_KEY" in f["replay"] for f in results["findings"])
+
+
+def test_settings_from_a_config_file_with_environment_interpolation(tmp_path: Path) -> None:
+    (tmp_path / "kimi-conformance.toml").write_text(
+        'profile = "quick"\nchecks = ["MODL001", "SCHM001"]\nreport-dir = "${KIMI_REPORTS}"\n'
+    )
+    command = [sys.executable, "-m", "kimi_conformance", "run", str(SUITES / "test_models.py")]
+    env = {**os.environ, "KIMI_REPORTS": "from-config"}
+    done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stdout[-2000:]
+    results = json.loads((tmp_path / "from-config" / "latest" / "results.json").read_text())
+    assert results["settings"]["profile"] == "quick"
+    assert {o["code"] for o in results["checks"] if o["verdict"] != "not-run"} <= {"MODL001", "SCHM001"}
+
+
+def test_usage_errors_exit_4(tmp_path: Path) -> None:
+    returncode, _, output = run(tmp_path, "--checks", "NOPE999", str(SUITES / "test_models.py"))
+    assert returncode == 4 and "unknown check 'NOPE999'" in output
+    returncode, _, output = run(tmp_path, "--target", "ftp://example", str(SUITES / "test_models.py"))
+    assert returncode == 4 and "target must be" in output
