@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import platform
 import shutil
@@ -44,6 +45,7 @@ KEY_ENV = "KIMI_BENCH_KEY"
 HOOKS = "tests.contract.schemathesis_hooks"
 SCHEMATHESIS_CONFIG = ROOT / "tests" / "contract" / "schemathesis.toml"
 PHASES = "examples,coverage,fuzzing"
+OUTCOMES = ("passed", "failed", "not_applicable")
 TIMEOUT_S = 3600
 
 
@@ -95,13 +97,14 @@ def run_ours(api_base: str, profile: str, workers: int, work: Path) -> Measureme
         results = json.loads(results_path.read_text())
         summary = results["summary"]
         result.checks = summary["outcomes"]
+        exchanges = next((sum(c[k] for k in OUTCOMES) for c in results["checks"] if c["code"] == "HTTP001"), None)
         tests = ", ".join(f"{n} {state}" for state, n in summary.get("tests", {}).items()) or "none"
         result.details += [
             f"tests: {tests}; workers: {workers or 'serial'}; profile {profile} "
             f"({PROFILES[profile]} examples per operation and mode); run's own duration_s {results['duration_s']}",
             f"check outcomes: {summary['passed']} passed, {summary['failed']} failed, "
-            f"{summary['not_applicable']} not applicable, over {len(results['checks'])} check codes; "
-            f"verdict {results['verdict']}",
+            f"{summary['not_applicable']} not applicable, over {len(results['checks'])} check codes and "
+            f"{exchanges} HTTP exchanges (HTTP001 outcomes); verdict {results['verdict']}",
         ]
         if results.get("findings"):
             codes = Counter(finding["code"] for finding in results["findings"])
@@ -279,6 +282,10 @@ def main() -> int:
         f"one mock in this process, both tools as child processes, one after the other"
     )
     with tempfile.TemporaryDirectory(prefix="bench-suite-") as tmp, serve_in_thread(MockConfig()) as server:
+        # The mock logs each malformed request that schemathesis sends on purpose (raw CR in a multipart header,
+        # NUL bytes...) and answers it all the same: keep those warnings off the output. After uvicorn's own setup.
+        for name in ("uvicorn.error", "python_multipart"):
+            logging.getLogger(name).setLevel(logging.ERROR)
         work = Path(tmp)
         (work / "ours").mkdir()
         (work / "schemathesis").mkdir()

@@ -1,4 +1,5 @@
-"""Each named fault switches on exactly the deviation it names (the self-test of later issues builds on this)."""
+"""Each named fault switches on exactly the deviation it names. Faults with check codes are proven by the suite
+catching them (tests/runner/test_run.py); the others (streaming, whose checks come later) are probed here."""
 
 from __future__ import annotations
 
@@ -57,11 +58,11 @@ PROBES: dict[str, Callable[[httpx.Client], bool]] = {
 }
 
 
-def test_every_fault_has_a_probe() -> None:
-    assert set(PROBES) == set(FAULTS)
+def test_every_fault_is_proven_somewhere() -> None:
+    assert {name for name, fault in FAULTS.items() if not fault.codes} <= set(PROBES)
 
 
-@pytest.mark.parametrize("fault", sorted(FAULTS))
+@pytest.mark.parametrize("fault", sorted(PROBES))
 def test_fault_shows_only_when_switched_on(fault: str) -> None:
     probe = PROBES[fault]
     for faults, expected in ((frozenset({fault}), True), (frozenset(), False)):
