@@ -27,7 +27,9 @@ def failing_exchange() -> Exchange:
 
 
 def result(strict: bool = False) -> RunResult:
-    outcomes = run_checks(CheckContext(), failing_exchange(), {"HTTP001", "HTTP002", "ERR001", "ERR003", "MODL001"}, "t::x")
+    outcomes = run_checks(
+        CheckContext(), failing_exchange(), {"HTTP001", "HTTP002", "ERR001", "ERR003", "MODL001"}, "t::x"
+    )
     return RunResult("run-1", "mock", {"profile": "quick"}, outcomes, 100.0, 101.5, strict=strict, tests={"failed": 1})
 
 
