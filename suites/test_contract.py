@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 
 from kimi_conformance import contract
@@ -52,12 +52,14 @@ def test_operation(
     findings: list[Finding] = []
     sent = 0
 
+    profile = PROFILES[kimi_settings.profile]
+
     @settings(
-        max_examples=PROFILES[kimi_settings.profile],
+        max_examples=profile.max_examples,
         deadline=None,
         database=None,
         derandomize=True,
-        phases=[Phase.explicit, Phase.generate],
+        phases=profile.phases,
         suppress_health_check=list(HealthCheck),
     )
     @given(case=operation.as_strategy(generation_mode=mode))

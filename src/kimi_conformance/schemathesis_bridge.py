@@ -3,9 +3,11 @@ within the rules JSON Schema cannot state, and schemathesis's own verdicts attri
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import schemathesis
+from hypothesis import Phase
 from schemathesis import GenerationMode
 from schemathesis.config import SchemathesisConfig
 
@@ -15,8 +17,20 @@ from kimi_conformance.rules import load_rules
 from kimi_conformance.rules.cross_field import cross_field_problems
 from kimi_conformance.scenarios import SMALL_MAX_TOKENS
 
-PROFILES: dict[str, int] = {"quick": 5, "standard": 20, "thorough": 100}
-"""Examples generated per operation and mode (positive, negative) for each `--profile`."""
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """How hard `--profile` makes hypothesis work per operation and generation mode."""
+
+    max_examples: int
+    phases: tuple[Phase, ...]
+
+
+PROFILES: dict[str, Profile] = {
+    "quick": Profile(5, (Phase.explicit, Phase.generate)),
+    "standard": Profile(20, (Phase.explicit, Phase.generate)),
+    "thorough": Profile(100, (Phase.explicit, Phase.reuse, Phase.generate, Phase.target)),
+}
 FAILURE_CODES = {
     "ServerError": "HTTP002",
     "UndefinedStatusCode": "HTTP003",
@@ -55,7 +69,7 @@ def load_schema(base_url: str, api_key: str | None, profile: str, timeout: float
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
     schema.config.update(base_url=root, headers=headers, request_timeout=timeout)
     schema.config.generation.update(
-        max_examples=PROFILES[profile], modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE]
+        max_examples=PROFILES[profile].max_examples, modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE]
     )
     schema.hook("filter_body")(filter_generated_body)
     schema.hook("map_body")(cap_generated_tokens)
