@@ -101,7 +101,9 @@ def run_ours(api_base: str, profile: str, workers: int, work: Path) -> Measureme
         tests = ", ".join(f"{n} {state}" for state, n in summary.get("tests", {}).items()) or "none"
         result.details += [
             f"tests: {tests}; workers: {workers or 'serial'}; profile {profile} "
-            f"({PROFILES[profile]} examples per operation and mode); run's own duration_s {results['duration_s']}",
+            f"({PROFILES[profile].max_examples} examples per operation and mode, hypothesis phases "
+            f"{'+'.join(phase.name for phase in PROFILES[profile].phases)}); run's own duration_s "
+            f"{results['duration_s']}",
             f"check outcomes: {summary['passed']} passed, {summary['failed']} failed, "
             f"{summary['not_applicable']} not applicable, over {len(results['checks'])} check codes and "
             f"{exchanges} HTTP exchanges (HTTP001 outcomes); verdict {results['verdict']}",
@@ -231,12 +233,13 @@ OURS_ONLY = (
     "semantics of scenario-built requests per model (usage arithmetic, finish_reason, n choices, max_tokens, stop "
     "sequences, tool_choice, JSON mode, tool arguments, reasoning off, prompt-token estimate), the error envelope, "
     "auth refused on every operation, real file and batch lifecycles (upload, read, content, delete then 404; "
-    "batch echo, paging, cancel), models vs contract; findings under check codes with replayable requests"
+    "batch echo, paging, cancel; schemathesis without its stateful phase only guesses ids, answered 404), "
+    "models vs contract; findings under check codes with replayable requests"
 )
 SCHEMATHESIS_ONLY = (
     "its examples and coverage phases (schema examples; boundary and edge values for each constraint, requests "
-    "missing required headers, unsupported methods); our suite generates only with hypothesis (explicit + "
-    "generate) and, without the stateful phase, schemathesis reaches file/batch ids only by guessing them (404)"
+    "missing required headers, unsupported HTTP methods); our suite draws its generated cases from schemathesis's "
+    "hypothesis strategies only, so the checks tied to those phases have nothing to judge in it"
 )
 
 
@@ -270,7 +273,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--workers", type=int, default=0, help="our suite's pytest-xdist -n (default 0: serial)")
     parser.add_argument(
-        "--max-examples", type=int, default=PROFILES["standard"], help="schemathesis --max-examples (default 20)"
+        "--max-examples",
+        type=int,
+        default=PROFILES["standard"].max_examples,
+        help="schemathesis --max-examples (default 20, as our --profile standard)",
     )
     parser.add_argument("--profile", choices=tuple(PROFILES), default="standard", help="our suite's --profile")
     args = parser.parse_args()

@@ -11,9 +11,15 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 
 from kimi_conformance import contract
-from kimi_conformance.exchange import Redactor
+from kimi_conformance.exchange import Exchange, Redactor
 from kimi_conformance.findings import Finding
-from kimi_conformance.schemathesis_bridge import PROFILES, attribute_failures, exchange_for, load_schema
+from kimi_conformance.schemathesis_bridge import (
+    PROFILES,
+    attribute_failures,
+    exchange_for,
+    load_schema,
+    unanswered_exchange,
+)
 from kimi_conformance.session import ConformanceSession
 from kimi_conformance.settings import Settings
 from kimi_conformance.target import Target
@@ -50,6 +56,7 @@ def test_operation(
     operation = contract_schema.find_operation_by_id(operation_id)
     redactor = Redactor(frozenset({target.api_key or ""}))
     findings: list[Finding] = []
+    unanswered: list[Exchange] = []
     sent = 0
 
     profile = PROFILES[kimi_settings.profile]
@@ -65,7 +72,14 @@ def test_operation(
     @given(case=operation.as_strategy(generation_mode=mode))
     def exercise(case: Any) -> None:
         nonlocal sent
-        response = case.call(timeout=kimi_settings.request_timeout)
+        if unanswered:
+            return  # the target stopped answering: one finding is enough, do not hammer it
+        try:
+            response = case.call(timeout=kimi_settings.request_timeout)
+        except Exception as error:  # connection refused, reset, timeout: a finding (HTTP001), not a crash
+            unanswered.append(unanswered_exchange(case, error, redactor))
+            findings.extend(conformance_session.check(unanswered[0], request.node.nodeid))
+            return
         sent += 1
         exchange = exchange_for(case, response, redactor)
         attribute_failures(case, response, exchange)

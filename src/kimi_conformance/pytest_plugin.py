@@ -97,9 +97,12 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "conformance: a test of the conformance suite (uses the target)")
     try:
         config.stash[SETTINGS] = _settings(config)
-        select(config.stash[SETTINGS].checks, config.stash[SETTINGS].exclude_checks)
+        settings = config.stash[SETTINGS]
+        select(settings.checks, settings.exclude_checks)
     except KimiConformanceError as exc:
         raise pytest.UsageError(str(exc)) from exc
+    if not settings.is_mock and settings.api_key() is None:
+        raise pytest.UsageError(f"--target {settings.target} needs an API key in ${settings.api_key_env}")
     if _is_worker(config):
         config.stash[RUN_ID] = config.workerinput["kimi_run_id"]  # type: ignore[attr-defined]
     else:
@@ -147,9 +150,18 @@ def kimi_settings(pytestconfig: pytest.Config) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def target(kimi_settings: Settings) -> Iterator[Target]:
-    """The target: the embedded mock on a free loopback port (one per xdist worker) or the given URL."""
+def target(kimi_settings: Settings, conformance_session: ConformanceSession) -> Iterator[Target]:
+    """The target: the embedded mock on a free loopback port (one per xdist worker) or the given URL.
+
+    A URL target that does not answer at all is recorded once as an HTTP001 finding, and every test then errors
+    at once with that reason (no test waits on a dead target; safe under xdist)."""
     with open_target(kimi_settings) as opened:
+        if not kimi_settings.is_mock:
+            with TargetClient(opened.base_url, opened.api_key, timeout=kimi_settings.request_timeout) as client:
+                probe = client.request("listModels", "GET", "/models")
+            if probe.transport_error is not None:
+                conformance_session.check(probe, "target reachability", {"HTTP001"})
+                pytest.fail(f"the target {opened.label} does not answer ({probe.transport_error})", pytrace=False)
         yield opened
 
 

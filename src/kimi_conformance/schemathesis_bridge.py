@@ -146,3 +146,16 @@ def attribute_failures(case: Any, response: Any, exchange: Exchange) -> None:
             if code in EXTERNAL_CODES:
                 exchange.external.append((code, f"{failure.title}: {str(failure.message)[:500]}"))
             # the other codes have checks of our own that judge the same exchange
+
+
+def unanswered_exchange(case: Any, error: Exception, redactor: Redactor) -> Exchange:
+    """Our record of a generated request that got no response (refused, reset, timed out)."""
+    return Exchange(
+        operation=case.operation.definition.raw.get("operationId", case.operation.label),
+        method=case.method.upper(),
+        url=redactor.text(case.formatted_path),
+        request_headers={},
+        request_json=case.body if isinstance(case.body, dict | list) else None,
+        transport_error=f"{type(error).__name__}: {redactor.text(str(error))[:300]}",
+        intent="generated",
+    )

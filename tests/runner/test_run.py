@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -115,3 +116,15 @@ def test_usage_errors_exit_4(tmp_path: Path) -> None:
     assert returncode == 4 and "unknown check 'NOPE999'" in output
     returncode, _, output = run(tmp_path, "--target", "ftp://example", str(SUITES / "test_models.py"))
     assert returncode == 4 and "target must be" in output
+
+
+def test_an_unreachable_target_is_one_classified_finding(tmp_path: Path) -> None:
+    with socket.socket() as probe:  # a loopback port with nothing listening on it
+        probe.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{probe.getsockname()[1]}/v1"
+    returncode, results, output = run(
+        tmp_path, "--target", dead, "--profile", "quick", env={"MOONSHOT_API_KEY": "sk-x"}
+    )
+    assert returncode == 1
+    assert [f["code"] for f in results["findings"]] == ["HTTP001"]
+    assert "does not answer" in output and "Traceback" not in output
