@@ -1,0 +1,157 @@
+"""An incremental SSE decoder that splits lines only at CR, LF or CRLF and reports framing problems as data.
+
+Differences from `str.splitlines()` / httpx's `iter_lines()`: U+2028, U+0085, \\x0b and friends are ordinary
+characters inside a `data:` line. UTF-8 is decoded across chunk boundaries; a leading BOM is dropped; comment
+lines are ignored; several `data` lines join with "\\n"; `event`, `id` (no NUL) and `retry` (digits only) are
+kept. Problems a strict server would not produce (invalid UTF-8, an unterminated last event, an event with
+no data) become `FramingProblem`s rather than exceptions.
+"""
+
+from __future__ import annotations
+
+import codecs
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSentEvent:
+    """One dispatched event."""
+
+    data: str
+    event: str = "message"
+    id: str | None = None
+    retry: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FramingProblem:
+    """Something about the byte stream a conformant server would not send."""
+
+    kind: str
+    """`invalid-utf8`, `unterminated-event` or `event-without-data`."""
+    detail: str
+    offset: int
+    """Byte offset in the stream where it was noticed."""
+
+
+@dataclass(slots=True)
+class SSEDecoder:
+    """Feed bytes as they arrive; get events as soon as a blank line ends them."""
+
+    problems: list[FramingProblem] = field(default_factory=list)
+    _utf8: codecs.IncrementalDecoder = field(default_factory=lambda: codecs.getincrementaldecoder("utf-8")("strict"))
+    _buffer: str = ""
+    _pending_cr: bool = False
+    _started: bool = False
+    _offset: int = 0
+    _data: list[str] = field(default_factory=list)
+    _event: str = ""
+    _id: str | None = None
+    _retry: int | None = None
+    _fields_seen: bool = False
+
+    def feed(self, chunk: bytes) -> list[ServerSentEvent]:
+        """Decode one chunk of bytes; return the events it completes."""
+        text = self._decode(chunk)
+        self._offset += len(chunk)
+        if not self._started and text:
+            self._started = True
+            text = text.removeprefix("\ufeff")
+        return self._lines(text)
+
+    def close(self) -> list[ServerSentEvent]:
+        """End of stream: flush, and report an event left unterminated (it is not dispatched, per WHATWG)."""
+        events = self._lines(self._decode(b"", final=True))
+        if self._buffer or self._fields_seen:
+            self.problems.append(FramingProblem("unterminated-event", "the stream ended inside an event", self._offset))
+        self._buffer = ""
+        return events
+
+    def _decode(self, chunk: bytes, final: bool = False) -> str:
+        try:
+            return self._utf8.decode(chunk, final)
+        except UnicodeDecodeError as exc:
+            self.problems.append(FramingProblem("invalid-utf8", exc.reason, self._offset + max(exc.start, 0)))
+            self._utf8 = codecs.getincrementaldecoder("utf-8")("strict")
+            return chunk.decode("utf-8", errors="replace")
+
+    def _lines(self, text: str) -> list[ServerSentEvent]:
+        events: list[ServerSentEvent] = []
+        if self._pending_cr and text.startswith("\n"):
+            text = text[1:]  # the LF of a CRLF split across chunks
+        self._pending_cr = False
+        buffer = self._buffer + text
+        start = 0
+        length = len(buffer)
+        while True:
+            cr, lf = buffer.find("\r", start), buffer.find("\n", start)
+            ends = [i for i in (cr, lf) if i != -1]
+            if not ends:
+                break
+            end = min(ends)
+            line = buffer[start:end]
+            if buffer[end] == "\r":
+                if end + 1 < length and buffer[end + 1] == "\n":
+                    start = end + 2
+                elif end + 1 == length:
+                    self._pending_cr = True
+                    start = end + 1
+                else:
+                    start = end + 1
+            else:
+                start = end + 1
+            event = self._line(line)
+            if event is not None:
+                events.append(event)
+        self._buffer = buffer[start:]
+        return events
+
+    def _line(self, line: str) -> ServerSentEvent | None:
+        if line == "":
+            return self._dispatch()
+        if line.startswith(":"):
+            return None
+        name, colon, value = line.partition(":")
+        if colon and value.startswith(" "):
+            value = value[1:]
+        self._fields_seen = True
+        if name == "data":
+            self._data.append(value)
+        elif name == "event":
+            self._event = value
+        elif name == "id" and "\x00" not in value:
+            self._id = value
+        elif name == "retry" and value.isascii() and value.isdigit():
+            self._retry = int(value)
+        return None
+
+    def _dispatch(self) -> ServerSentEvent | None:
+        if not self._fields_seen:
+            return None
+        data, event, retry = self._data, self._event, self._retry
+        self._data, self._event, self._retry, self._fields_seen = [], "", None, False
+        if not data:
+            self.problems.append(FramingProblem("event-without-data", "an event with no data field", self._offset))
+            return None
+        return ServerSentEvent(data="\n".join(data), event=event or "message", id=self._id, retry=retry)
+
+
+def iter_events(chunks: Iterable[bytes], decoder: SSEDecoder | None = None) -> Iterator[ServerSentEvent]:
+    """Events from an iterable of byte chunks (e.g. `httpx.Response.iter_raw()`)."""
+    decoder = decoder if decoder is not None else SSEDecoder()
+    for chunk in chunks:
+        yield from decoder.feed(chunk)
+    yield from decoder.close()
+
+
+async def aiter_events(
+    chunks: AsyncIterable[bytes], decoder: SSEDecoder | None = None
+) -> AsyncIterator[ServerSentEvent]:
+    """The async twin of `iter_events`."""
+    decoder = decoder if decoder is not None else SSEDecoder()
+    async for chunk in chunks:
+        for event in decoder.feed(chunk):
+            yield event
+    for event in decoder.close():
+        yield event
