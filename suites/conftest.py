@@ -7,6 +7,11 @@ import pytest
 
 from kimi_conformance.checks import CheckContext
 from kimi_conformance.rules import ModelInfo
+from kimi_conformance.settings import Settings
+from kimi_conformance.target import resolve_models
+
+PROBE_MODEL = "kimi-k2-turbo-preview"
+"""The model in the error and auth probes' bodies when the run has none of its own to offer."""
 
 
 @pytest.fixture
@@ -16,3 +21,10 @@ def model_info(target_model: str, kimi_settings: object, conformance_session: ob
     info = context.model(target_model)
     assert info is not None, f"{target_model} is not a model the contract knows"
     return info
+
+
+@pytest.fixture(scope="session")
+def probe_model(kimi_settings: Settings) -> str:
+    """A model of the run for requests whose model does not matter (auth and error probes)."""
+    models = resolve_models(kimi_settings)
+    return models[0] if models else PROBE_MODEL

@@ -26,8 +26,15 @@ from kimi_conformance.target import Target
 
 
 @pytest.fixture(scope="session")
-def contract_schema(target: Target, kimi_settings: Settings) -> Any:
-    return load_schema(target.base_url, target.api_key, kimi_settings.profile, kimi_settings.request_timeout)
+def contract_schema(target: Target, kimi_settings: Settings, conformance_session: ConformanceSession) -> Any:
+    """The contract as schemathesis sees it, narrowed to the run's models when --model names some."""
+    models = None
+    if kimi_settings.models:
+        context = conformance_session.context
+        models = {m: info.id for m in kimi_settings.models if (info := context.model(m)) is not None}
+    return load_schema(
+        target.base_url, target.api_key, kimi_settings.profile, kimi_settings.request_timeout, models or None
+    )
 
 
 def _cases() -> list[Any]:

@@ -11,11 +11,13 @@ from kimi_conformance.pytest_plugin import Verify
 from kimi_conformance.scenarios import chat
 from kimi_conformance.transport import TargetClient
 
+MODEL = "kimi-k2-turbo-preview"
+"""Placeholder in the tables below, replaced by the run's `probe_model` (requests go only to the run's models)."""
 UNKNOWN_FILE = "nosuchfile0000000000"
 UNKNOWN_BATCH = "batch_nosuchbatch000000000000"
 
 OPERATIONS: list[tuple[str, str, str, dict[str, Any]]] = [
-    ("createChatCompletion", "POST", "/chat/completions", {"json_body": chat("kimi-k2-turbo-preview")}),
+    ("createChatCompletion", "POST", "/chat/completions", {"json_body": chat(MODEL)}),
     ("listModels", "GET", "/models", {}),
     ("uploadFile", "POST", "/files", {"files": {"file": ("a.txt", b"hello")}, "data": {"purpose": "file-extract"}}),
     ("listFiles", "GET", "/files", {}),
@@ -26,7 +28,7 @@ OPERATIONS: list[tuple[str, str, str, dict[str, Any]]] = [
         "estimateTokenCount",
         "POST",
         "/tokenizers/estimate-token-count",
-        {"json_body": {"model": "kimi-k2-turbo-preview", "messages": [{"role": "user", "content": "hi"}]}},
+        {"json_body": {"model": MODEL, "messages": [{"role": "user", "content": "hi"}]}},
     ),
     ("getBalance", "GET", "/users/me/balance", {}),
     (
@@ -46,10 +48,19 @@ CREDENTIALS = {
 }
 
 
+def for_model(kwargs: dict[str, Any], model: str) -> dict[str, Any]:
+    """The request arguments with the placeholder model replaced by the run's model."""
+    body = kwargs.get("json_body")
+    if isinstance(body, dict) and body.get("model") == MODEL:
+        return {**kwargs, "json_body": {**body, "model": model}}
+    return kwargs
+
+
 @pytest.mark.parametrize(("operation", "method", "path", "kwargs"), OPERATIONS, ids=[o[0] for o in OPERATIONS])
 @pytest.mark.parametrize("credential", list(CREDENTIALS))
 def test_nothing_is_served_without_a_valid_key(
     target_client: TargetClient,
+    probe_model: str,
     verify: Verify,
     operation: str,
     method: str,
@@ -59,9 +70,15 @@ def test_nothing_is_served_without_a_valid_key(
 ) -> None:
     header = CREDENTIALS[credential]
     exchange = target_client.request(
-        operation, method, path, authenticate=False, headers={"Authorization": header} if header else {}, **kwargs
+        operation,
+        method,
+        path,
+        authenticate=False,
+        headers={"Authorization": header} if header else {},
+        **for_model(kwargs, probe_model),
     )
     exchange.intent = "unauthenticated"
+    exchange.sent_authorization = header
     verify(exchange)
 
 
@@ -70,7 +87,7 @@ INVALID: list[tuple[str, str, str, dict[str, Any]]] = [
         "createChatCompletion",
         "POST",
         "/chat/completions",
-        {"json_body": {"model": "kimi-k2-turbo-preview", "messages": []}},
+        {"json_body": {"model": MODEL, "messages": []}},
     ),
     (
         "createChatCompletion",
@@ -82,14 +99,14 @@ INVALID: list[tuple[str, str, str, dict[str, Any]]] = [
         "createChatCompletion",
         "POST",
         "/chat/completions",
-        {"json_body": {"model": "kimi-k2-turbo-preview", "messages": [{"role": "robot", "content": "hi"}]}},
+        {"json_body": {"model": MODEL, "messages": [{"role": "robot", "content": "hi"}]}},
     ),
-    ("createChatCompletion", "POST", "/chat/completions", {"json_body": chat("kimi-k2-turbo-preview", n=99)}),
+    ("createChatCompletion", "POST", "/chat/completions", {"json_body": chat(MODEL, n=99)}),
     (
         "estimateTokenCount",
         "POST",
         "/tokenizers/estimate-token-count",
-        {"json_body": {"model": "kimi-k2-turbo-preview", "messages": []}},
+        {"json_body": {"model": MODEL, "messages": []}},
     ),
     ("uploadFile", "POST", "/files", {"data": {"purpose": "file-extract"}, "files": {"other": ("a.txt", b"x")}}),
     ("createBatch", "POST", "/batches", {"json_body": {"input_file_id": 5}}),
@@ -100,9 +117,15 @@ INVALID: list[tuple[str, str, str, dict[str, Any]]] = [
     ("operation", "method", "path", "kwargs"), INVALID, ids=[f"{o[0]}-{i}" for i, o in enumerate(INVALID)]
 )
 def test_invalid_requests_get_the_error_envelope(
-    target_client: TargetClient, verify: Verify, operation: str, method: str, path: str, kwargs: dict[str, Any]
+    target_client: TargetClient,
+    verify: Verify,
+    probe_model: str,
+    operation: str,
+    method: str,
+    path: str,
+    kwargs: dict[str, Any],
 ) -> None:
-    exchange = target_client.request(operation, method, path, **kwargs)
+    exchange = target_client.request(operation, method, path, **for_model(kwargs, probe_model))
     exchange.intent = "invalid"
     verify(exchange)
 

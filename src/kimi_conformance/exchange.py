@@ -7,6 +7,8 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
+from kimi_conformance.sse import FramingProblem, ServerSentEvent, SSEDecoder, iter_events
+
 REDACTED = "[REDACTED]"
 _SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "x-api-key", "api-key", "cookie"})
 EXCERPT_CHARS = 600
@@ -48,6 +50,8 @@ class Exchange:
     intent: str = "valid"
     """What the request was meant to be: `valid`, `invalid` (refused with 4xx), `unauthenticated` (401) or
     `missing` (names a resource that does not exist: 404) or `stateful` (the answer depends on server state)."""
+    sent_authorization: str | None = None
+    """For `unauthenticated` probes: the (deliberately wrong, not secret) Authorization value sent, if any."""
     external: list[tuple[str, str]] = field(default_factory=list)
     """(code, message) of failures found by another engine (schemathesis), attributed to our check codes."""
     related: dict[str, Exchange] = field(default_factory=dict)
@@ -55,6 +59,7 @@ class Exchange:
     _parsed: Any = None
     _parse_error: str | None = None
     _parsed_done: bool = False
+    _sse: tuple[list[ServerSentEvent], list[FramingProblem]] | None = None
 
     @property
     def content_type(self) -> str:
@@ -72,6 +77,14 @@ class Exchange:
             raise ValueError(self._parse_error)
         return self._parsed
 
+    def sse(self) -> tuple[list[ServerSentEvent], list[FramingProblem]]:
+        """The body decoded as Server-Sent Events, and the framing problems found on the way (cached)."""
+        if self._sse is None:
+            decoder = SSEDecoder()
+            events = list(iter_events([self.body], decoder))
+            self._sse = (events, list(decoder.problems))
+        return self._sse
+
     def summary(self) -> str:
         """`POST /v1/chat/completions model=kimi-k2.6 stream=true` style."""
         path = self.url.split("://", 1)[-1].split("/", 1)[-1]
@@ -87,13 +100,18 @@ class Exchange:
         return text if len(text) <= limit else text[:limit] + f"... ({len(self.body)} bytes)"
 
     def curl(self) -> str:
-        """A curl line that replays the request; the key comes from the environment, never the report."""
+        """A curl line that replays the request; a real key comes from the environment, never the report."""
         parts = ["curl", "-sS", "-N", "-X", self.method, shlex.quote(self.url)]
         for name, value in self.request_headers.items():
             if name.lower() == "authorization":
-                parts += ["-H", '"Authorization: Bearer $MOONSHOT_API_KEY"']
+                if self.intent == "unauthenticated" and self.sent_authorization is not None:
+                    parts += ["-H", shlex.quote(f"Authorization: {self.sent_authorization}")]
+                elif self.intent != "unauthenticated":
+                    parts += ["-H", '"Authorization: Bearer $MOONSHOT_API_KEY"']
             elif name.lower() in ("content-type", "accept"):
                 parts += ["-H", shlex.quote(f"{name}: {value}")]
-        if self.request_text:
+        if self.request_text.startswith("<") and self.request_text.endswith(" bytes>"):
+            parts.append(f"# body not replayable here: {self.request_text}")
+        elif self.request_text:
             parts += ["-d", shlex.quote(self.request_text)]
         return " ".join(parts)

@@ -30,6 +30,14 @@ class Violation(AssertionError):
         """Overrides the check's severity, e.g. a rule that rests on inference for this model only."""
 
 
+_UNPRINTABLE = dict.fromkeys([*range(9), 11, 12, *range(14, 32), 127], "\ufffd")
+
+
+def printable(text: str) -> str:
+    """Text safe for every report format (XML 1.0 forbids most control characters)."""
+    return text.translate(_UNPRINTABLE)
+
+
 @dataclass(frozen=True, slots=True)
 class Evidence:
     """The smallest excerpt of an exchange that shows a finding."""

@@ -18,9 +18,10 @@ from typing import Any
 
 import pytest
 
-from kimi_conformance.checks import CheckContext, Outcome, select
+from kimi_conformance.checks import CHECKS, CheckContext, Outcome, select
 from kimi_conformance.errors import KimiConformanceError
 from kimi_conformance.exchange import Exchange
+from kimi_conformance.mock import MockConfig
 from kimi_conformance.report import RunResult, write_reports
 from kimi_conformance.session import ConformanceSession
 from kimi_conformance.settings import PROFILES, Settings, read_config_file
@@ -99,6 +100,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[SETTINGS] = _settings(config)
         settings = config.stash[SETTINGS]
         select(settings.checks, settings.exclude_checks)
+        MockConfig(faults=frozenset(settings.mock_faults))  # unknown fault names are a usage error
     except KimiConformanceError as exc:
         raise pytest.UsageError(str(exc)) from exc
     if not settings.is_mock and settings.api_key() is None:
@@ -249,6 +251,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             "checks": list(settings.checks),
             "exclude_checks": list(settings.exclude_checks),
             "mock_faults": list(settings.mock_faults),
+            "model_family": list(settings.model_family),
         },
         outcomes=outcomes,
         started_at=config.stash[STARTED],
@@ -270,10 +273,12 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     result, folder = found
     data = result.as_json()
     terminalreporter.section("kimi-conformance")
-    for check in data["checks"]:
-        if check["verdict"] == "failed":
+    for summary in result.per_check():
+        if summary.findings:
+            severities = sorted({f.severity.value for f in summary.findings})
+            title = CHECKS[summary.code].title if summary.code in CHECKS else summary.code
             terminalreporter.write_line(
-                f"{check['code']:8} {check['title']} ({check['severity']}): {check['failed']} finding(s)"
+                f"{summary.code:8} {title} ({'/'.join(severities)}): {len(summary.findings)} finding(s)"
             )
     findings = data["summary"]["findings"]
     terminalreporter.write_line(

@@ -3,6 +3,7 @@ within the rules JSON Schema cannot state, and schemathesis's own verdicts attri
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,7 +12,7 @@ from hypothesis import Phase
 from schemathesis import GenerationMode
 from schemathesis.config import SchemathesisConfig
 
-from kimi_conformance.contract import contract_path
+from kimi_conformance.contract import contract_path, load_contract
 from kimi_conformance.exchange import Exchange, Redactor
 from kimi_conformance.rules import load_rules
 from kimi_conformance.rules.cross_field import cross_field_problems
@@ -40,13 +41,17 @@ FAILURE_CODES = {
     "MalformedJson": "SCHM004",
     "AcceptedNegativeData": "SCHM002",
     "RejectedPositiveData": "SCHM003",
+    "IgnoredAuth": "AUTH001",
 }
 """Schemathesis failure classes -> our codes; any other failure is SCHM005."""
-EXTERNAL_CODES = frozenset({"SCHM001", "SCHM002", "SCHM003", "SCHM005"})
+EXTERNAL_CODES = frozenset({"AUTH001", "SCHM001", "SCHM002", "SCHM003", "SCHM005"})
 """Codes taken from schemathesis's verdict; the rest our own checks judge on the same exchange."""
 
 
-def load_schema(base_url: str, api_key: str | None, profile: str, timeout: float) -> Any:
+def load_schema(
+    base_url: str, api_key: str | None, profile: str, timeout: float, models: dict[str, str] | None = None
+) -> Any:
+    """`models`: target model id -> contract model id of the run (None: every model the contract knows)."""
     """The contract as a schemathesis schema aimed at the target root (`base_url` without `/v1`)."""
     config = SchemathesisConfig.from_dict(
         {
@@ -64,13 +69,18 @@ def load_schema(base_url: str, api_key: str | None, profile: str, timeout: float
             ],
         }
     )
-    schema = schemathesis.openapi.from_path(contract_path(), config=config)
+    if models:
+        schema = schemathesis.openapi.from_dict(_narrowed_contract(set(models.values())), config=config)
+    else:
+        schema = schemathesis.openapi.from_path(contract_path(), config=config)
     root = base_url.rstrip("/").removesuffix("/v1")
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
     schema.config.update(base_url=root, headers=headers, request_timeout=timeout)
     schema.config.generation.update(
         max_examples=PROFILES[profile].max_examples, modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE]
     )
+    if models and any(target != contract for target, contract in models.items()):
+        schema.hook("map_body")(_to_target_ids(models))
     schema.hook("filter_body")(filter_generated_body)
     schema.hook("map_body")(cap_generated_tokens)
     return schema
@@ -112,6 +122,50 @@ def cap_generated_tokens(ctx: Any, body: Any) -> Any:
     return body
 
 
+def _body_text(content_type: str, body: bytes, redactor: Redactor) -> str:
+    if content_type.startswith("multipart/") or b"\x00" in body:
+        return f"<{content_type.split(';')[0] or 'binary'} body, {len(body)} bytes>"
+    return redactor.text(body.decode("utf-8", errors="replace")[:4000])
+
+
+def _narrowed_contract(contract_models: set[str]) -> dict[str, Any]:
+    """The contract with every `model` enum cut down to the run's models, and the chat request's `oneOf` to
+    their families, so generation never sends a request to a model the run was not asked to use."""
+    document = copy.deepcopy(load_contract())
+    request = document["components"]["schemas"]["ChatCompletionRequest"]
+    mapping = {model: ref for model, ref in request["discriminator"]["mapping"].items() if model in contract_models}
+    request["discriminator"]["mapping"] = mapping
+    request["oneOf"] = [branch for branch in request["oneOf"] if branch.get("$ref") in set(mapping.values())]
+    known = set(load_rules().models)
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            model = node.get("properties", {}).get("model") if isinstance(node.get("properties"), dict) else None
+            if isinstance(model, dict) and isinstance(model.get("enum"), list) and set(model["enum"]) <= known:
+                kept = [m for m in model["enum"] if m in contract_models]
+                model["enum"] = kept or model["enum"]
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(document)
+    return document
+
+
+def _to_target_ids(aliases: dict[str, str]) -> Any:
+    """A map_body hook: generated bodies name contract model ids; send the target's id for them."""
+    by_contract = {contract_id: target_id for target_id, contract_id in aliases.items()}
+
+    def rename(ctx: Any, body: Any) -> Any:
+        if isinstance(body, dict) and body.get("model") in by_contract:
+            body["model"] = by_contract[body["model"]]
+        return body
+
+    return rename
+
+
 def exchange_for(case: Any, response: Any, redactor: Redactor) -> Exchange:
     """Our record of a schemathesis case and the response it got."""
     request = response.request
@@ -125,7 +179,7 @@ def exchange_for(case: Any, response: Any, redactor: Redactor) -> Exchange:
         url=redactor.text(request.url),
         request_headers=redactor.headers(dict(request.headers)),
         request_json=case.body if isinstance(case.body, dict | list) else None,
-        request_text=redactor.text(body.decode("utf-8", errors="replace")[:4000]),
+        request_text=_body_text(request.headers.get("content-type", ""), body, redactor),
         status=response.status_code,
         response_headers={k.lower(): v[0] if isinstance(v, list) else v for k, v in response.headers.items()},
         body=response.content or b"",

@@ -58,7 +58,7 @@ class TargetClient:
         request = self._client.build_request(
             method, self.base_url + path, content=content, files=files, data=data, params=params, headers=sent_headers
         )
-        text = content.decode("utf-8", errors="replace") if content is not None else ""
+        text = _describe_body(request)
         exchange = Exchange(
             operation=operation,
             method=method,
@@ -82,6 +82,17 @@ class TargetClient:
             exchange.transport_error = f"{type(exc).__name__}: {self.redactor.text(str(exc)) or 'no detail'}"
         exchange.elapsed = time.monotonic() - started
         return exchange
+
+
+def _describe_body(request: httpx.Request) -> str:
+    """The request body as text for reports: JSON and text as is, multipart and binary summarised."""
+    content_type = request.headers.get("content-type", "")
+    body = request.read()
+    if not body:
+        return ""
+    if content_type.startswith("multipart/") or b"\x00" in body:
+        return f"<{content_type.split(';')[0] or 'binary'} body, {len(body)} bytes>"
+    return body.decode("utf-8", errors="replace")
 
 
 def _read_capped(response: httpx.Response) -> bytes:

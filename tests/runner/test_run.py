@@ -26,6 +26,8 @@ SUITE_FOR_PREFIX = {
     "FILE": "test_files.py",
     "BTCH": "test_batches.py",
     "MODL": "test_models.py",
+    "SSE": "test_streaming.py",
+    "CHNK": "test_streaming.py",
 }
 
 

@@ -188,10 +188,11 @@ def json_mode_output_valid(ctx: CheckContext, exchange: Exchange) -> None:
             raise Violation(f"Received: content {brief(content)}\nExpected: a JSON object ({kind})")
         spec = response_format.get("json_schema") or {}
         if kind == "json_schema" and spec.get("strict", True) is not False:
-            _validate(spec.get("schema"), value, "content")
+            validate_against(spec.get("schema"), value, "content")
 
 
-def _validate(schema: Any, value: Any, what: str) -> None:
+def validate_against(schema: Any, value: Any, what: str) -> None:
+    """Raise a Violation when `value` breaks `schema` (an invalid schema is the request's problem, not ours)."""
     if not isinstance(schema, dict):
         return
     try:
@@ -221,7 +222,7 @@ def tool_arguments_match_schema(ctx: CheckContext, exchange: Exchange) -> None:
             arguments = json.loads(function.get("arguments") or "")
         except (json.JSONDecodeError, TypeError):
             raise Violation(f"Received: arguments {brief(function.get('arguments'))}\nExpected: JSON") from None
-        _validate(tools[name].get("function", {}).get("parameters"), arguments, f"arguments of {name}")
+        validate_against(tools[name].get("function", {}).get("parameters"), arguments, f"arguments of {name}")
 
 
 @check("CHAT010", "Reasoning returned with thinking disabled", "#/components/schemas/ChatCompletion", operations=CHAT)

@@ -7,6 +7,7 @@ from typing import Any
 
 from kimi_conformance.checks.runner import NotApplicable
 from kimi_conformance.exchange import Exchange
+from kimi_conformance.findings import Violation
 
 
 def status_of(exchange: Exchange) -> int:
@@ -38,3 +39,10 @@ def success_json(exchange: Exchange) -> dict[str, Any]:
 def brief(value: Any, limit: int = 120) -> str:
     text = json.dumps(value, ensure_ascii=False, default=str)
     return text if len(text) <= limit else text[:limit] + "..."
+
+
+def raise_external(exchange: Exchange, code: str) -> None:
+    """Report what another engine (schemathesis) found on this exchange under `code`."""
+    messages = [message for found, message in exchange.external if found == code]
+    if messages:
+        raise Violation("\n".join(messages))

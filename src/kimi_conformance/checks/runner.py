@@ -8,7 +8,7 @@ from typing import Any
 from kimi_conformance.checks.context import CheckContext
 from kimi_conformance.checks.registry import CHECKS, Check
 from kimi_conformance.exchange import Exchange
-from kimi_conformance.findings import Evidence, Finding, Violation
+from kimi_conformance.findings import Evidence, Finding, Violation, printable
 
 PASSED, FAILED, NOT_APPLICABLE = "passed", "failed", "not-applicable"
 
@@ -47,7 +47,7 @@ def finding_for(check: Check, exchange: Exchange, violation: Violation, test: st
     evidence = Evidence(
         status=exchange.status,
         headers={k: v for k, v in exchange.response_headers.items() if k in ("content-type", "retry-after")},
-        excerpt=exchange.transport_error or exchange.excerpt(),
+        excerpt=printable(exchange.transport_error or exchange.excerpt()),
     )
     return Finding(
         code=check.code,
@@ -56,10 +56,10 @@ def finding_for(check: Check, exchange: Exchange, violation: Violation, test: st
         severity=violation.severity or check.severity,
         spec=check.spec,
         operation=exchange.operation,
-        message=violation.message,
-        request=exchange.summary(),
+        message=printable(violation.message),
+        request=printable(exchange.summary()),
         evidence=evidence,
-        replay=exchange.curl(),
+        replay=printable(exchange.curl()),
         test=test,
     )
 

@@ -6,7 +6,7 @@ from jsonschema.exceptions import best_match
 
 from kimi_conformance import contract
 from kimi_conformance.checks.context import CheckContext
-from kimi_conformance.checks.guards import status_of
+from kimi_conformance.checks.guards import raise_external, status_of
 from kimi_conformance.checks.registry import check
 from kimi_conformance.checks.runner import NotApplicable
 from kimi_conformance.exchange import Exchange
@@ -19,7 +19,7 @@ _JSON_TYPES = ("application/json",)
 def response_schema_conformance(ctx: CheckContext, exchange: Exchange) -> None:
     """A JSON body validates against the schema documented for its operation, status and media type."""
     status = status_of(exchange)
-    _raise_external(exchange, "SCHM001")
+    raise_external(exchange, "SCHM001")
     if exchange.content_type not in _JSON_TYPES:
         raise NotApplicable
     pointer = contract.response_schema_pointer(exchange.operation, status, exchange.content_type)
@@ -47,16 +47,10 @@ def json_body_parses(ctx: CheckContext, exchange: Exchange) -> None:
         raise Violation(f"Received: {str(exc)[:200]}\nExpected: a JSON document") from None
 
 
-def _raise_external(exchange: Exchange, code: str) -> None:
-    messages = [message for found, message in exchange.external if found == code]
-    if messages:
-        raise Violation("\n".join(messages))
-
-
 @check("SCHM002", "Invalid request accepted", "#/paths")
 def negative_data_rejected(ctx: CheckContext, exchange: Exchange) -> None:
     """A request that breaks the contract's request schema is refused with a 4xx, never served with a 2xx."""
-    _raise_external(exchange, "SCHM002")
+    raise_external(exchange, "SCHM002")
     if exchange.intent != "invalid":
         raise NotApplicable
     status = status_of(exchange)
@@ -67,7 +61,7 @@ def negative_data_rejected(ctx: CheckContext, exchange: Exchange) -> None:
 @check("SCHM003", "Valid request rejected", "#/paths")
 def positive_data_accepted(ctx: CheckContext, exchange: Exchange) -> None:
     """A request valid against the contract is not refused as invalid (400 or 422)."""
-    _raise_external(exchange, "SCHM003")
+    raise_external(exchange, "SCHM003")
     if exchange.intent != "valid":
         raise NotApplicable
     status = status_of(exchange)
@@ -78,4 +72,4 @@ def positive_data_accepted(ctx: CheckContext, exchange: Exchange) -> None:
 @check("SCHM005", "Schemathesis check failed", "#/paths")
 def schemathesis_checks_pass(ctx: CheckContext, exchange: Exchange) -> None:
     """Schemathesis's other response checks (e.g. headers, Allow on 405) pass for generated requests."""
-    _raise_external(exchange, "SCHM005")
+    raise_external(exchange, "SCHM005")

@@ -25,7 +25,7 @@ def suites_path() -> Path:
 @click.option("--api-key-env", metavar="NAME", help="Environment variable holding the key (default MOONSHOT_API_KEY).")
 @click.option("--model", "models", multiple=True, help="Model to exercise (repeatable; default: all the target lists).")
 @click.option("--model-family", multiple=True, metavar="ALIAS=MODEL", help="The target's id for a contract model.")
-@click.option("--profile", type=click.Choice(PROFILES), help="How much to generate (default: standard).")
+@click.option("--profile", help=f"How much to generate: {', '.join(PROFILES)} (default: standard).")
 @click.option("--checks", multiple=True, help="Only these checks (codes or names, comma-separated or repeated).")
 @click.option("--exclude-checks", multiple=True, help="Skip these checks.")
 @click.option("--request-timeout", type=float, help="Seconds per request (default 30).")

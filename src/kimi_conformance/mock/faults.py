@@ -20,8 +20,12 @@ class Fault:
 
 
 _CATALOGUE = (
-    Fault("stream-omit-done", "streams end without the final `data: [DONE]` event"),
-    Fault("stream-usage-top-level-only", "usage only in an OpenAI-style `choices: []` chunk, not in the final choice"),
+    Fault("stream-omit-done", "streams end without the final `data: [DONE]` event", ("SSE003",)),
+    Fault(
+        "stream-usage-top-level-only",
+        "usage only in an OpenAI-style `choices: []` chunk, not in the final choice",
+        ("CHNK007",),
+    ),
     Fault("error-envelope-flat", 'error bodies are `{"message": ...}` instead of `{"error": {...}}`', ("ERR001",)),
     Fault("server-error-for-client-errors", "invalid requests are answered 500 instead of 400", ("HTTP002",)),
     Fault("auth-ignored", "requests without a valid key are served anyway", ("AUTH001",)),

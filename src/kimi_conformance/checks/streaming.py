@@ -1,0 +1,315 @@
+"""Streaming chat completions (facts §3.10): SSE framing, the `[DONE]` sentinel, and the chunk grammar —
+identity, delta order per choice, tool-call fragments, finish_reason, and Moonshot-style usage."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from kimi_conformance.checks.chat import FINISH_REASONS, validate_against
+from kimi_conformance.checks.context import CheckContext
+from kimi_conformance.checks.guards import brief, status_of
+from kimi_conformance.checks.registry import check
+from kimi_conformance.checks.runner import NotApplicable
+from kimi_conformance.exchange import Exchange
+from kimi_conformance.findings import Violation
+
+CHAT = ["createChatCompletion"]
+DONE = "[DONE]"
+
+
+def _streamed(exchange: Exchange) -> dict[str, Any]:
+    """The request of a successful streamed completion; not applicable otherwise."""
+    request = exchange.request_json
+    if not isinstance(request, dict) or request.get("stream") is not True or status_of(exchange) != 200:
+        raise NotApplicable
+    return request
+
+
+@dataclass
+class ChoiceTrace:
+    """What one choice's deltas said, in order."""
+
+    kinds: list[str] = field(default_factory=list)
+    roles: list[int] = field(default_factory=list)
+    finish: list[tuple[int, Any]] = field(default_factory=list)
+    after_finish: int = 0
+    usage: list[dict[str, Any]] = field(default_factory=list)
+    calls: dict[int, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+
+
+@dataclass
+class StreamTrace:
+    """The chunks of one stream folded into per-choice traces."""
+
+    chunks: list[dict[str, Any]]
+    choices: dict[int, ChoiceTrace]
+    top_usage: list[tuple[int, Any, bool]]
+    """(chunk position, usage value, whether the chunk has `choices: []`) for chunks carrying `usage`."""
+
+
+def _chunks(exchange: Exchange) -> list[dict[str, Any]]:
+    events, _ = exchange.sse()
+    chunks = []
+    for event in events:
+        if event.data == DONE:
+            break
+        try:
+            value = json.loads(event.data)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(value, dict):
+            chunks.append(value)
+    return chunks
+
+
+def trace(exchange: Exchange) -> StreamTrace:
+    chunks = _chunks(exchange)
+    choices: dict[int, ChoiceTrace] = defaultdict(ChoiceTrace)
+    top_usage = []
+    for position, chunk in enumerate(chunks):
+        if "usage" in chunk:
+            top_usage.append((position, chunk["usage"], chunk.get("choices") == []))
+        for choice in chunk.get("choices") or []:
+            if not isinstance(choice, dict) or not isinstance(choice.get("index"), int):
+                continue
+            state = choices[choice["index"]]
+            raw_delta = choice.get("delta")
+            delta: dict[str, Any] = raw_delta if isinstance(raw_delta, dict) else {}
+            meaningful = [k for k in ("role", "reasoning_content", "content", "tool_calls") if delta.get(k)]
+            if state.finish and meaningful:
+                state.after_finish += 1
+            if "role" in delta:
+                state.roles.append(len(state.kinds))
+            state.kinds += [k for k in ("reasoning_content", "content", "tool_calls") if delta.get(k)]
+            for fragment in delta.get("tool_calls") or []:
+                if isinstance(fragment, dict) and isinstance(fragment.get("index"), int):
+                    state.calls[fragment["index"]].append(fragment)
+            if choice.get("finish_reason") is not None:
+                state.finish.append((position, choice.get("finish_reason")))
+            if isinstance(choice.get("usage"), dict):
+                state.usage.append(choice["usage"])
+    return StreamTrace(chunks, dict(choices), top_usage)
+
+
+@check("SSE001", "Stream is not text/event-stream", "#/components/schemas/ChatCompletionStreamEvent", operations=CHAT)
+def stream_content_type(ctx: CheckContext, exchange: Exchange) -> None:
+    """A request with `stream: true` is answered `Content-Type: text/event-stream`."""
+    _streamed(exchange)
+    if exchange.content_type != "text/event-stream":
+        received = exchange.response_headers.get("content-type", "<none>")
+        raise Violation(f"Received: Content-Type {received}\nExpected: text/event-stream")
+
+
+@check("SSE002", "Stream framing broken", "#/components/schemas/ChatCompletionStreamEvent", operations=CHAT)
+def stream_framing_clean(ctx: CheckContext, exchange: Exchange) -> None:
+    """The bytes are valid UTF-8 SSE: every event ends with a blank line and carries data."""
+    _streamed(exchange)
+    _, problems = exchange.sse()
+    if problems:
+        listed = "; ".join(f"{p.kind} at byte {p.offset} ({p.detail})" for p in problems[:5])
+        raise Violation(f"Received: {listed}\nExpected: UTF-8 events, each ended by a blank line")
+
+
+@check(
+    "SSE003",
+    "Stream not terminated by `data: [DONE]`",
+    "#/components/schemas/ChatCompletionStreamEvent",
+    operations=CHAT,
+)
+def done_sentinel_terminates_stream(ctx: CheckContext, exchange: Exchange) -> None:
+    """The last event is exactly `data: [DONE]`, and nothing follows it; a stream cut before it is incomplete."""
+    _streamed(exchange)
+    events, _ = exchange.sse()
+    positions = [i for i, e in enumerate(events) if e.data == DONE]
+    if not positions:
+        last = events[-1].data[:120] if events else "<no events>"
+        raise Violation(f"Received: {len(events)} events, the last `{last}`\nExpected: a final `data: [DONE]`")
+    if positions[0] != len(events) - 1:
+        raise Violation(f"Received: {len(events) - 1 - positions[0]} event(s) after `[DONE]`\nExpected: none")
+
+
+@check("SSE004", "Stream event is not JSON", "#/components/schemas/ChatCompletionChunk", operations=CHAT)
+def event_data_is_json(ctx: CheckContext, exchange: Exchange) -> None:
+    """Every event before `[DONE]` carries a JSON object."""
+    _streamed(exchange)
+    events, _ = exchange.sse()
+    for number, event in enumerate(events):
+        if event.data == DONE:
+            return
+        try:
+            value = json.loads(event.data)
+        except json.JSONDecodeError:
+            value = None
+        if not isinstance(value, dict):
+            raise Violation(f"Received: event #{number} `{event.data[:120]}`\nExpected: a JSON chunk object")
+
+
+@check("CHNK001", "Chunk identity inconsistent", "#/components/schemas/ChatCompletionChunk", operations=CHAT)
+def chunk_identity_consistent(ctx: CheckContext, exchange: Exchange) -> None:
+    """Every chunk is a `chat.completion.chunk` with the same id, an integer `created`, and the requested model."""
+    request = _streamed(exchange)
+    chunks = trace(exchange).chunks
+    if not chunks:
+        raise NotApplicable
+    objects = {c.get("object") for c in chunks}
+    ids = {c.get("id") for c in chunks}
+    models = {c.get("model") for c in chunks}
+    created_ok = all(isinstance(c.get("created"), int) and not isinstance(c.get("created"), bool) for c in chunks)
+    if objects != {"chat.completion.chunk"} or len(ids) != 1 or models != {request.get("model")} or not created_ok:
+        raise Violation(
+            f"Received: object {sorted(map(str, objects))}, {len(ids)} id(s), model {sorted(map(str, models))}, "
+            f"created integers: {created_ok}\nExpected: chat.completion.chunk, one id, model "
+            f"{request.get('model')!r}, integer created"
+        )
+
+
+@check("CHNK002", "Choice index or role out of place", "#/components/schemas/ChatCompletionChunk", operations=CHAT)
+def role_only_in_first_delta(ctx: CheckContext, exchange: Exchange) -> None:
+    """Choice indexes are 0..n-1, and `role: assistant` comes in each choice's first delta only."""
+    request = _streamed(exchange)
+    choices = trace(exchange).choices
+    n = request.get("n") or 1
+    if sorted(choices) != list(range(int(n))):
+        raise Violation(f"Received: choice indexes {sorted(choices)}\nExpected: {list(range(int(n)))}")
+    for index, state in choices.items():
+        if state.roles != [0]:
+            raise Violation(
+                f"Received: role in delta(s) at {state.roles} of choice {index}\nExpected: in the first delta only"
+            )
+
+
+@check("CHNK003", "Delta order wrong", "#/components/schemas/ChatCompletionChunk", operations=CHAT)
+def deltas_in_documented_order(ctx: CheckContext, exchange: Exchange) -> None:
+    """Per choice: reasoning_content deltas before any content, content before any tool_calls."""
+    _streamed(exchange)
+    rank = {"reasoning_content": 0, "content": 1, "tool_calls": 2}
+    for index, state in trace(exchange).choices.items():
+        ranks = [rank[k] for k in state.kinds]
+        if ranks != sorted(ranks):
+            first = next(i for i in range(1, len(ranks)) if ranks[i] < ranks[i - 1])
+            raise Violation(
+                f"Received: {state.kinds[first]} after {state.kinds[first - 1]} in choice {index}\n"
+                "Expected: reasoning_content, then content, then tool_calls"
+            )
+
+
+@check("CHNK004", "Tool-call fragments malformed", "#/components/schemas/ToolCallDelta", operations=CHAT)
+def tool_call_fragments_well_formed(ctx: CheckContext, exchange: Exchange) -> None:
+    """A call's first fragment has id, type and function name; later ones only argument pieces; the assembled
+    arguments are JSON valid against the tool's schema."""
+    request = _streamed(exchange)
+    tools = {t.get("function", {}).get("name"): t for t in request.get("tools") or [] if isinstance(t, dict)}
+    for index, state in trace(exchange).choices.items():
+        for call_index, fragments in state.calls.items():
+            first, rest = fragments[0], fragments[1:]
+            function = first.get("function") or {}
+            if not first.get("id") or first.get("type") != "function" or not function.get("name"):
+                raise Violation(
+                    f"Received: first fragment {brief(first)} of call {call_index} (choice {index})\n"
+                    "Expected: index, id, type function and function.name"
+                )
+            extra = [f for f in rest if f.get("id") or f.get("type") or (f.get("function") or {}).get("name")]
+            if extra:
+                raise Violation(f"Received: later fragment {brief(extra[0])}\nExpected: only index and arguments")
+            arguments = "".join(str((f.get("function") or {}).get("arguments") or "") for f in fragments)
+            name = function.get("name")
+            tool = tools.get(name)
+            if tool is None or tool.get("type") == "builtin_function":
+                continue
+            try:
+                value = json.loads(arguments)
+            except json.JSONDecodeError:
+                raise Violation(f"Received: assembled arguments {arguments[:120]!r}\nExpected: JSON") from None
+            validate_against(tool.get("function", {}).get("parameters"), value, f"arguments of {name}")
+
+
+@check("CHNK005", "finish_reason wrong in stream", "#/components/schemas/FinishReason", operations=CHAT)
+def one_finish_reason_per_choice(ctx: CheckContext, exchange: Exchange) -> None:
+    """Each choice has exactly one non-null finish_reason, in the documented set, and no deltas after it."""
+    _streamed(exchange)
+    for index, state in trace(exchange).choices.items():
+        reasons = [reason for _, reason in state.finish]
+        if len(reasons) != 1 or reasons[0] not in FINISH_REASONS:
+            raise Violation(
+                f"Received: finish_reason(s) {reasons} for choice {index}\n"
+                "Expected: exactly one of stop, length, tool_calls"
+            )
+        if state.after_finish:
+            raise Violation(
+                f"Received: {state.after_finish} delta(s) after finish_reason in choice {index}\nExpected: none"
+            )
+        if (reasons[0] == "tool_calls") != bool(state.calls):
+            raise Violation(
+                f"Received: finish_reason {reasons[0]} with {len(state.calls)} tool call(s)\n"
+                "Expected: tool_calls exactly when the stream carried tool calls"
+            )
+
+
+def _usage_ok(usage: Any) -> bool:
+    if not isinstance(usage, dict):
+        return False
+    prompt, completion, total = (usage.get(k) for k in ("prompt_tokens", "completion_tokens", "total_tokens"))
+    if not (isinstance(prompt, int) and isinstance(completion, int) and isinstance(total, int)):
+        return False
+    return total == prompt + completion
+
+
+@check(
+    "CHNK006", "Usage missing from the final choice chunk", "#/components/schemas/ChatCompletionChunk", operations=CHAT
+)
+def usage_in_final_choice_chunk(ctx: CheckContext, exchange: Exchange) -> None:
+    """Moonshot style: each choice's finishing chunk carries `usage` inside the choice, total = prompt + completion."""
+    _streamed(exchange)
+    streamed = trace(exchange)
+    if any(not state.usage for state in streamed.choices.values()) and any(u for _, u, _ in streamed.top_usage):
+        raise NotApplicable  # OpenAI-style usage only: CHNK007 names that difference
+    for index, state in streamed.choices.items():
+        if len(state.usage) != 1 or not _usage_ok(state.usage[0]):
+            raise Violation(
+                f"Received: {len(state.usage)} usage object(s) in choice {index}: "
+                f"{brief(state.usage)}\nExpected: one, in the finishing chunk, total = prompt + completion"
+            )
+
+
+@check(
+    "CHNK007",
+    "Usage OpenAI-style only (not in the choice)",
+    "#/components/schemas/ChatCompletionChunk",
+    operations=CHAT,
+)
+def usage_not_only_openai_style(ctx: CheckContext, exchange: Exchange) -> None:
+    """A target that reports usage only in a `choices: []` chunk follows OpenAI, not Moonshot (usage in the choice)."""
+    _streamed(exchange)
+    streamed = trace(exchange)
+    missing = [index for index, state in streamed.choices.items() if not state.usage]
+    if missing and any(u for _, u, _ in streamed.top_usage):
+        raise Violation(
+            f"Received: no usage in choice(s) {missing}; usage only in a top-level chunk\n"
+            "Expected: usage inside each choice's finishing chunk (Moonshot style)"
+        )
+
+
+@check("CHNK008", "include_usage chunk wrong", "#/components/schemas/ChatCompletionChunk", operations=CHAT)
+def include_usage_chunk(ctx: CheckContext, exchange: Exchange) -> None:
+    """With `stream_options.include_usage`, exactly one `choices: []` chunk with usage comes last; no other chunk
+    carries a top-level usage other than null."""
+    request = _streamed(exchange)
+    streamed = trace(exchange)
+    wanted = (request.get("stream_options") or {}).get("include_usage") is True
+    usage_chunks = [(position, usage) for position, usage, empty in streamed.top_usage if empty and usage]
+    others = [position for position, usage, empty in streamed.top_usage if not empty and usage is not None]
+    if others:
+        raise Violation(f"Received: top-level usage in chunk(s) {others[:5]} with choices\nExpected: null there")
+    if not wanted:
+        if usage_chunks:
+            raise Violation("Received: a `choices: []` usage chunk without include_usage\nExpected: none")
+        return
+    last = len(streamed.chunks) - 1
+    if len(usage_chunks) != 1 or usage_chunks[0][0] != last or not _usage_ok(usage_chunks[0][1]):
+        raise Violation(
+            f"Received: usage chunk(s) at {[p for p, _ in usage_chunks]} of {last + 1} chunks\n"
+            "Expected: one `choices: []` chunk with consistent usage, last before [DONE]"
+        )

@@ -1,0 +1,72 @@
+"""Streamed chat completions, per model (facts §3.10): SSE framing, `[DONE]`, the chunk grammar, tool-call
+fragments, finish_reason and Moonshot-style usage (inside the final choice chunk)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from kimi_conformance.exchange import Exchange
+from kimi_conformance.pytest_plugin import Verify
+from kimi_conformance.rules import ModelInfo
+from kimi_conformance.scenarios import (
+    WEATHER_TOOL,
+    allows_several_choices,
+    can_disable_thinking,
+    chat,
+    sampling_for_choices,
+    thinking_disabled,
+)
+from kimi_conformance.transport import TargetClient
+
+
+def stream(client: TargetClient, body: dict[str, Any]) -> Exchange:
+    return client.request("createChatCompletion", "POST", "/chat/completions", json_body={**body, "stream": True})
+
+
+@pytest.mark.parametrize("include_usage", [False, True], ids=["plain", "include_usage"])
+def test_stream(target_client: TargetClient, verify: Verify, target_model: str, include_usage: bool) -> None:
+    extra = {"stream_options": {"include_usage": True}} if include_usage else {}
+    verify(stream(target_client, chat(target_model, "Name three colours.", **extra)))
+
+
+def test_stream_tool_call(
+    target_client: TargetClient, verify: Verify, target_model: str, model_info: ModelInfo
+) -> None:
+    choice = "auto" if model_info.thinks(None) else "required"
+    body = chat(
+        target_model,
+        "What is the weather in Paris? Use get_weather.",
+        max_tokens=64,
+        tools=[WEATHER_TOOL],
+        tool_choice=choice,
+    )
+    verify(stream(target_client, body))
+
+
+def test_stream_several_choices(
+    target_client: TargetClient, verify: Verify, target_model: str, model_info: ModelInfo
+) -> None:
+    if not allows_several_choices(model_info):
+        pytest.skip(f"{model_info.id} allows one choice only")
+    verify(stream(target_client, chat(target_model, n=2, **sampling_for_choices(model_info))))
+
+
+def test_stream_thinking_disabled(
+    target_client: TargetClient, verify: Verify, target_model: str, model_info: ModelInfo
+) -> None:
+    if not can_disable_thinking(model_info):
+        state = "thinks always" if model_info.thinks({"type": "disabled"}) else "never thinks"
+        pytest.skip(f"{model_info.id} {state}: no thinking switch to test")
+    verify(stream(target_client, chat(target_model, **thinking_disabled(model_info))))
+
+
+def test_stream_length_and_json(target_client: TargetClient, verify: Verify, target_model: str) -> None:
+    verify(stream(target_client, chat(target_model, "Write a long story.", max_tokens=3)))
+    verify(
+        stream(
+            target_client,
+            chat(target_model, "A person as JSON.", max_tokens=64, response_format={"type": "json_object"}),
+        )
+    )
