@@ -22,7 +22,7 @@ def failing_exchange() -> Exchange:
         request_headers={"authorization": "[REDACTED]"},
         status=500,
         response_headers={"content-type": "text/html"},
-        body=b"<html>Bad Gateway</html>",
+        body=b"<html>Bad Gateway\x1a\x00</html>",  # control characters must not break the XML
     )
 
 
