@@ -16,7 +16,7 @@ from kimi_conformance.scenarios import (
     json_schema_format,
     sampling_for_choices,
     thinking_disabled,
-    user,
+    tool_call,
 )
 from kimi_conformance.transport import TargetClient
 
@@ -63,15 +63,7 @@ def test_tool_choice_none(target_client: TargetClient, verify: Verify, target_mo
 def test_tool_call_arguments(
     target_client: TargetClient, verify: Verify, target_model: str, model_info: ModelInfo
 ) -> None:
-    choice = "auto" if model_info.thinks(None) else "required"
-    body = chat(
-        target_model,
-        "What is the weather in Paris? Use get_weather.",
-        max_tokens=64,
-        tools=[WEATHER_TOOL],
-        tool_choice=choice,
-    )
-    verify(complete(target_client, body))
+    verify(complete(target_client, tool_call(model_info, target_model)))
 
 
 @pytest.mark.parametrize(
@@ -97,20 +89,14 @@ def test_thinking_disabled(
 
 def test_tool_round_trip(target_client: TargetClient, verify: Verify, target_model: str, model_info: ModelInfo) -> None:
     """Call, answer with a tool message, get a reply; thinking models get their reasoning_content echoed back."""
-    body = chat(
-        target_model,
-        "What is the weather in Oslo? Use get_weather.",
-        max_tokens=96,
-        tools=[WEATHER_TOOL],
-        tool_choice="auto" if model_info.thinks(None) else "required",
-    )
+    body = tool_call(model_info, target_model, city="Oslo", max_tokens=96)
     first = complete(target_client, body)
     verify(first)
     message = first.json()["choices"][0]["message"]
     calls = message.get("tool_calls") or []
     if not calls:
         pytest.skip("the model made no tool call")
-    messages = [*user("What is the weather in Oslo? Use get_weather."), message] + [
+    messages = [*body["messages"], message] + [
         {"role": "tool", "tool_call_id": call["id"], "name": "get_weather", "content": '{"sky": "clear"}'}
         for call in calls
     ]

@@ -11,12 +11,12 @@ from kimi_conformance.exchange import Exchange
 from kimi_conformance.pytest_plugin import Verify
 from kimi_conformance.rules import ModelInfo
 from kimi_conformance.scenarios import (
-    WEATHER_TOOL,
     allows_several_choices,
     can_disable_thinking,
     chat,
     sampling_for_choices,
     thinking_disabled,
+    tool_call,
 )
 from kimi_conformance.transport import TargetClient
 
@@ -34,15 +34,7 @@ def test_stream(target_client: TargetClient, verify: Verify, target_model: str, 
 def test_stream_tool_call(
     target_client: TargetClient, verify: Verify, target_model: str, model_info: ModelInfo
 ) -> None:
-    choice = "auto" if model_info.thinks(None) else "required"
-    body = chat(
-        target_model,
-        "What is the weather in Paris? Use get_weather.",
-        max_tokens=64,
-        tools=[WEATHER_TOOL],
-        tool_choice=choice,
-    )
-    verify(stream(target_client, body))
+    verify(stream(target_client, tool_call(model_info, target_model)))
 
 
 def test_stream_several_choices(

@@ -64,6 +64,18 @@ def thinking_disabled(model: ModelInfo) -> dict[str, Any]:
     return fields
 
 
+def tool_call(model: ModelInfo, model_id: str, city: str = "Paris", max_tokens: int = 64) -> dict[str, Any]:
+    """A request that asks for get_weather: `required` where allowed, `auto` for thinking models (which only
+    take auto or none)."""
+    return chat(
+        model_id,
+        f"What is the weather in {city}? Use get_weather.",
+        max_tokens=max_tokens,
+        tools=[WEATHER_TOOL],
+        tool_choice="auto" if model.thinks(None) else "required",
+    )
+
+
 def json_schema_format(strict: bool = True) -> dict[str, Any]:
     return {"type": "json_schema", "json_schema": {"name": "person", "schema": PERSON_SCHEMA, "strict": strict}}
 
