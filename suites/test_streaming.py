@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from kimi_conformance.chunks import folded_exchange
 from kimi_conformance.exchange import Exchange
 from kimi_conformance.pytest_plugin import Verify
 from kimi_conformance.rules import ModelInfo
@@ -25,38 +26,52 @@ def stream(client: TargetClient, body: dict[str, Any]) -> Exchange:
     return client.request("createChatCompletion", "POST", "/chat/completions", json_body={**body, "stream": True})
 
 
+@pytest.fixture
+def verify_stream(verify: Verify) -> Verify:
+    """Check the stream, then the completion it folds into against the non-streaming schema and semantics."""
+
+    def run(exchange: Exchange, only: set[str] | None = None) -> None:
+        __tracebackhide__ = True
+        verify(exchange, only)
+        folded = folded_exchange(exchange)
+        if folded is not None:
+            verify(folded, only)
+
+    return run
+
+
 @pytest.mark.parametrize("include_usage", [False, True], ids=["plain", "include_usage"])
-def test_stream(target_client: TargetClient, verify: Verify, target_model: str, include_usage: bool) -> None:
+def test_stream(target_client: TargetClient, verify_stream: Verify, target_model: str, include_usage: bool) -> None:
     extra = {"stream_options": {"include_usage": True}} if include_usage else {}
-    verify(stream(target_client, chat(target_model, "Name three colours.", **extra)))
+    verify_stream(stream(target_client, chat(target_model, "Name three colours.", **extra)))
 
 
 def test_stream_tool_call(
-    target_client: TargetClient, verify: Verify, target_model: str, model_info: ModelInfo
+    target_client: TargetClient, verify_stream: Verify, target_model: str, model_info: ModelInfo
 ) -> None:
-    verify(stream(target_client, tool_call(model_info, target_model)))
+    verify_stream(stream(target_client, tool_call(model_info, target_model)))
 
 
 def test_stream_several_choices(
-    target_client: TargetClient, verify: Verify, target_model: str, model_info: ModelInfo
+    target_client: TargetClient, verify_stream: Verify, target_model: str, model_info: ModelInfo
 ) -> None:
     if not allows_several_choices(model_info):
         pytest.skip(f"{model_info.id} allows one choice only")
-    verify(stream(target_client, chat(target_model, n=2, **sampling_for_choices(model_info))))
+    verify_stream(stream(target_client, chat(target_model, n=2, **sampling_for_choices(model_info))))
 
 
 def test_stream_thinking_disabled(
-    target_client: TargetClient, verify: Verify, target_model: str, model_info: ModelInfo
+    target_client: TargetClient, verify_stream: Verify, target_model: str, model_info: ModelInfo
 ) -> None:
     if not can_disable_thinking(model_info):
         state = "thinks always" if model_info.thinks({"type": "disabled"}) else "never thinks"
         pytest.skip(f"{model_info.id} {state}: no thinking switch to test")
-    verify(stream(target_client, chat(target_model, **thinking_disabled(model_info))))
+    verify_stream(stream(target_client, chat(target_model, **thinking_disabled(model_info))))
 
 
-def test_stream_length_and_json(target_client: TargetClient, verify: Verify, target_model: str) -> None:
-    verify(stream(target_client, chat(target_model, "Write a long story.", max_tokens=3)))
-    verify(
+def test_stream_length_and_json(target_client: TargetClient, verify_stream: Verify, target_model: str) -> None:
+    verify_stream(stream(target_client, chat(target_model, "Write a long story.", max_tokens=3)))
+    verify_stream(
         stream(
             target_client,
             chat(target_model, "A person as JSON.", max_tokens=64, response_format={"type": "json_object"}),

@@ -13,11 +13,11 @@ from kimi_conformance.checks.context import CheckContext
 from kimi_conformance.checks.guards import brief, status_of
 from kimi_conformance.checks.registry import check
 from kimi_conformance.checks.runner import NotApplicable
+from kimi_conformance.chunks import DONE, stream_chunks
 from kimi_conformance.exchange import Exchange
 from kimi_conformance.findings import Violation
 
 CHAT = ["createChatCompletion"]
-DONE = "[DONE]"
 
 
 def _streamed(exchange: Exchange) -> dict[str, Any]:
@@ -50,23 +50,8 @@ class StreamTrace:
     """(chunk position, usage value, whether the chunk has `choices: []`) for chunks carrying `usage`."""
 
 
-def _chunks(exchange: Exchange) -> list[dict[str, Any]]:
-    events, _ = exchange.sse()
-    chunks = []
-    for event in events:
-        if event.data == DONE:
-            break
-        try:
-            value = json.loads(event.data)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(value, dict):
-            chunks.append(value)
-    return chunks
-
-
 def trace(exchange: Exchange) -> StreamTrace:
-    chunks = _chunks(exchange)
+    chunks = stream_chunks(exchange)
     choices: dict[int, ChoiceTrace] = defaultdict(ChoiceTrace)
     top_usage = []
     for position, chunk in enumerate(chunks):
