@@ -60,6 +60,10 @@ def test_the_whole_suite_passes_on_the_conformant_mock(tmp_path: Path) -> None:
 FAULTS_WITH_CODES = sorted(name for name, fault in FAULTS.items() if fault.codes)
 
 
+def test_every_fault_is_either_caught_or_benign() -> None:
+    assert all(bool(fault.codes) != fault.benign for fault in FAULTS.values())
+
+
 @pytest.mark.parametrize("fault", FAULTS_WITH_CODES)
 def test_each_fault_is_reported_with_its_codes(tmp_path: Path, fault: str) -> None:
     expected = set(FAULTS[fault].codes)
@@ -130,3 +134,16 @@ def test_an_unreachable_target_is_one_classified_finding(tmp_path: Path) -> None
     assert returncode == 1
     assert [f["code"] for f in results["findings"]] == ["HTTP001"]
     assert "does not answer" in output and "Traceback" not in output
+
+
+BENIGN = sorted(name for name, fault in FAULTS.items() if fault.benign)
+
+
+@pytest.mark.parametrize("variation", BENIGN)
+def test_benign_variations_pass(tmp_path: Path, variation: str) -> None:
+    """CRLF, comment lines, `data:` without a space, tiny writes, other key order, gzip: all conformant."""
+    models = ("--model", "kimi-k2-turbo-preview", "--model", "kimi-k2.6")
+    suites = [str(SUITES / "test_streaming.py"), str(SUITES / "test_chat.py"), str(SUITES / "test_models.py")]
+    returncode, results, output = run(tmp_path, "--mock-fault", variation, "--profile", "quick", *models, *suites)
+    assert returncode == 0, output[-3000:]
+    assert results["findings"] == []

@@ -47,7 +47,8 @@ def mock(
     """Serve the reference mock of the Kimi API (all 13 operations, streaming included)."""
     if list_faults:
         for fault in FAULTS.values():
-            click.echo(f"{fault.name}\t{','.join(fault.codes) or '-'}\t{fault.description}")
+            codes = "benign" if fault.benign else ",".join(fault.codes)
+            click.echo(f"{fault.name}\t{codes}\t{fault.description}")
         return
     from kimi_conformance.mock.server import MockServer
 
@@ -67,7 +68,10 @@ def mock(
     except (ConfigError, OSError) as exc:
         raise click.UsageError(str(exc)) from exc
     keys = ", ".join(sorted(config.api_keys)) if not api_keys else f"{len(config.api_keys)} key(s) from --api-key"
-    click.echo(f"kimi-conformance mock serving {server.api_base} (accepted keys: {keys}); Ctrl+C stops it", err=True)
+    switched = f"; faults on: {', '.join(sorted(config.faults))}" if config.faults else ""
+    click.echo(
+        f"kimi-conformance mock serving {server.api_base} (accepted keys: {keys}{switched}); Ctrl+C stops it", err=True
+    )
     server.serve_forever()
 
 

@@ -8,6 +8,8 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.datastructures import UploadFile
+from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
@@ -21,6 +23,7 @@ from kimi_conformance.mock.errors import ApiError, invalid_request
 from kimi_conformance.mock.http import endpoint, gateway_not_found, read_json
 from kimi_conformance.mock.sse import sse_body
 from kimi_conformance.mock.state import MockState
+from kimi_conformance.mock.variations import reshape
 from kimi_conformance.rules import load_rules
 from kimi_conformance.tokenizer import count_prompt
 
@@ -43,7 +46,7 @@ async def chat_completions(request: Request, state: MockState) -> Response:
     if chat.stream:
         headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
         return StreamingResponse(sse_body(completion, state.config), media_type="text/event-stream", headers=headers)
-    return JSONResponse(completion_body(completion))
+    return JSONResponse(reshape(completion_body(completion), state.config))
 
 
 async def run_batch_line(state: MockState, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
@@ -179,8 +182,12 @@ def create_app(config: MockConfig | None = None) -> Starlette:
         yield
         await app.state.mock.close()
 
+    middleware = [Middleware(GZipMiddleware, minimum_size=0)] if config.has_fault("benign-gzip") else []
     app = Starlette(
-        routes=routes, exception_handlers={404: gateway_not_found, 405: gateway_not_found}, lifespan=lifespan
+        middleware=middleware,
+        routes=routes,
+        exception_handlers={404: gateway_not_found, 405: gateway_not_found},
+        lifespan=lifespan,
     )
 
     async def run_line(body: dict[str, Any]) -> tuple[int, dict[str, Any]]:

@@ -17,6 +17,8 @@ class Fault:
     name: str
     description: str
     codes: tuple[str, ...] = ()
+    benign: bool = False
+    """A variation a conformant client must accept: the suite must report nothing for it."""
 
 
 _CATALOGUE = (
@@ -46,6 +48,12 @@ _CATALOGUE = (
     Fault("reasoning-always", "reasoning_content even when thinking is off", ("CHAT010",)),
     Fault("deleted-file-still-served", "a deleted file is still listed and served", ("FILE002",)),
     Fault("batch-cancel-anytime", "a completed batch can still be cancelled (200)", ("BTCH003",)),
+    Fault("benign-crlf", "SSE lines end with CRLF", benign=True),
+    Fault("benign-comments", "SSE comment lines (`: ping`) inside events", benign=True),
+    Fault("benign-no-space", "`data:` fields without the space after the colon", benign=True),
+    Fault("benign-tiny-writes", "the stream is written a few bytes at a time", benign=True),
+    Fault("benign-key-order", "JSON keys in another order, plus unknown extra fields", benign=True),
+    Fault("benign-gzip", "non-streaming responses gzip-compressed (Content-Encoding: gzip)", benign=True),
 )
 
 FAULTS: dict[str, Fault] = {fault.name: fault for fault in _CATALOGUE}

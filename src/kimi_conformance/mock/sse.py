@@ -9,19 +9,23 @@ from typing import Any
 
 from kimi_conformance.mock.chat import Completion, stream_chunks
 from kimi_conformance.mock.config import MockConfig
+from kimi_conformance.mock.variations import frame, reshape, writes
 
-DONE = b"data: [DONE]\n\n"
+DONE = b"[DONE]"
 
 
-def encode_event(chunk: dict[str, Any]) -> bytes:
-    """One `data: <json>` event, compact JSON, UTF-8."""
-    return b"data: " + json.dumps(chunk, ensure_ascii=False, separators=(",", ":")).encode() + b"\n\n"
+def encode_event(chunk: dict[str, Any], config: MockConfig) -> bytes:
+    """One `data: <json>` event, compact JSON, UTF-8 (framed per the benign variations switched on)."""
+    data = json.dumps(reshape(chunk, config), ensure_ascii=False, separators=(",", ":")).encode()
+    return frame(data, config)
 
 
 async def sse_body(completion: Completion, config: MockConfig) -> AsyncIterator[bytes]:
     """The stream body; each event is a separate write, paced by `chunk_delay`."""
     for chunk in stream_chunks(completion, config):
-        yield encode_event(chunk)
+        for piece in writes(encode_event(chunk, config), config):
+            yield piece
         await asyncio.sleep(config.chunk_delay)
     if not config.has_fault("stream-omit-done"):
-        yield DONE
+        for piece in writes(frame(DONE, config), config):
+            yield piece
