@@ -231,10 +231,11 @@ def run_schemathesis(root_url: str, max_examples: int, work: Path) -> Measuremen
 
 OURS_ONLY = (
     "semantics of scenario-built requests per model (usage arithmetic, finish_reason, n choices, max_tokens, stop "
-    "sequences, tool_choice, JSON mode, tool arguments, reasoning off, prompt-token estimate), the error envelope, "
-    "auth refused on every operation, real file and batch lifecycles (upload, read, content, delete then 404; "
-    "batch echo, paging, cancel; schemathesis without its stateful phase only guesses ids, answered 404), "
-    "models vs contract; findings under check codes with replayable requests"
+    "sequences, tool_choice, JSON mode, tool arguments, reasoning off, prompt-token estimate), streaming semantics "
+    "(SSE framing, [DONE] last, chunk identity, delta order, tool-call fragments, one finish_reason, where usage "
+    "comes), the error envelope, auth refused on every operation, real file and batch lifecycles (upload, read, "
+    "content, delete then 404; batch echo, paging, cancel; schemathesis without its stateful phase only guesses "
+    "ids, answered 404), models vs contract; findings under check codes with replayable requests"
 )
 SCHEMATHESIS_ONLY = (
     "its examples and coverage phases (schema examples; boundary and edge values for each constraint, requests "
