@@ -52,6 +52,7 @@ def run(
     """Check a target against the contract (default: the embedded mock). Extra arguments go to pytest."""
     # The whole suite, unless the extra arguments name test files or nodes of their own.
     names_tests = any(Path(arg.split("::")[0]).exists() for arg in pytest_args if not arg.startswith("-"))
+    # `-o addopts=`: the suite runs the same whatever pytest options the current project sets for its own tests.
     args = [
         sys.executable,
         "-m",
@@ -59,7 +60,10 @@ def run(
         *([] if names_tests else [str(suites_path())]),
         "-p",
         "no:cacheprovider",
+        "-o",
+        "addopts=",
         "-q",
+        "-rfE",
     ]
     for flag, value in (
         ("--target", target),
