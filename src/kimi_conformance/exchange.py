@@ -47,6 +47,8 @@ class Exchange:
     body: bytes = b""
     elapsed: float = 0.0
     transport_error: str | None = None
+    stream_error: str | None = None
+    """Why reading the body stopped early after a response began (idle or total stream timeout, reset)."""
     intent: str = "valid"
     """What the request was meant to be: `valid`, `invalid` (refused with 4xx), `unauthenticated` (401) or
     `missing` (names a resource that does not exist: 404) or `stateful` (the answer depends on server state)."""

@@ -52,6 +52,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--checks", action="append", default=None, help="Only these checks (codes or names)")
     group.addoption("--exclude-checks", action="append", default=None, help="Skip these checks (codes or names)")
     group.addoption("--request-timeout", type=float, default=None, help="Seconds per request (default 30)")
+    group.addoption("--stream-timeout", type=float, default=None, help="Seconds a whole body may take (default 120)")
+    group.addoption(
+        "--stream-idle-timeout",
+        type=float,
+        default=None,
+        help="Seconds of silence allowed inside a body (default: the request timeout)",
+    )
     group.addoption(
         "--strict-conformance",
         action="store_true",
@@ -82,6 +89,8 @@ def _settings(config: pytest.Config) -> Settings:
             "checks",
             "exclude_checks",
             "request_timeout",
+            "stream_timeout",
+            "stream_idle_timeout",
             "report_dir",
             "mock_faults",
         )
@@ -170,7 +179,13 @@ def target(kimi_settings: Settings, conformance_session: ConformanceSession) -> 
 @pytest.fixture(scope="session")
 def target_client(target: Target, kimi_settings: Settings) -> Iterator[TargetClient]:
     """An HTTP client of the target; every request becomes an `Exchange`."""
-    with TargetClient(target.base_url, target.api_key, timeout=kimi_settings.request_timeout) as client:
+    with TargetClient(
+        target.base_url,
+        target.api_key,
+        timeout=kimi_settings.request_timeout,
+        stream_timeout=kimi_settings.stream_timeout,
+        stream_idle_timeout=kimi_settings.stream_idle_timeout,
+    ) as client:
         yield client
 
 

@@ -33,6 +33,10 @@ class Settings:
     checks: tuple[str, ...] = ()
     exclude_checks: tuple[str, ...] = ()
     request_timeout: float = 30.0
+    stream_timeout: float = 120.0
+    """Seconds a whole response body (a stream above all) may take."""
+    stream_idle_timeout: float | None = None
+    """Seconds of silence allowed inside a body; default: request_timeout."""
     strict: bool = False
     report_dir: str = "reports"
     mock_faults: tuple[str, ...] = field(default=())
@@ -40,8 +44,8 @@ class Settings:
     def __post_init__(self) -> None:
         if self.profile not in PROFILES:
             raise ConfigError(f"profile must be one of {', '.join(PROFILES)}, not {self.profile!r}")
-        if self.request_timeout <= 0:
-            raise ConfigError("request-timeout must be positive")
+        if min(self.request_timeout, self.stream_timeout, self.stream_idle_timeout or 1) <= 0:
+            raise ConfigError("request-timeout, stream-timeout and stream-idle-timeout must be positive")
         if self.target != "mock" and not re.match(r"^https?://", self.target):
             raise ConfigError(
                 f"target must be `mock` or an http(s) base URL such as https://api.moonshot.ai/v1, not {self.target!r}"

@@ -11,6 +11,7 @@ import httpx
 from kimi_conformance.exchange import Exchange, Redactor
 
 DEFAULT_TIMEOUT = 30.0
+DEFAULT_STREAM_TIMEOUT = 120.0
 MAX_BODY_BYTES = 16 * 1024 * 1024
 """Bodies are read up to this size; a larger one is cut and the exchange says so."""
 
@@ -18,11 +19,23 @@ MAX_BODY_BYTES = 16 * 1024 * 1024
 class TargetClient:
     """A client of one target: an SDK-style base URL (`.../v1`) and an optional API key."""
 
-    def __init__(self, base_url: str, api_key: str | None, *, timeout: float = DEFAULT_TIMEOUT) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str | None,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        stream_timeout: float = DEFAULT_STREAM_TIMEOUT,
+        stream_idle_timeout: float | None = None,
+    ) -> None:
+        """`timeout`: connect and first byte; `stream_idle_timeout`: silence allowed between two reads of the body
+        (default `timeout`); `stream_timeout`: the whole body, however busy the target keeps it."""
         self.base_url = base_url.rstrip("/")
         self.api_key = api_key
         self.redactor = Redactor(frozenset({api_key}) if api_key else frozenset())
-        self._client = httpx.Client(timeout=httpx.Timeout(timeout), follow_redirects=False)
+        self.stream_timeout = stream_timeout
+        idle = stream_idle_timeout if stream_idle_timeout is not None else timeout
+        self._client = httpx.Client(timeout=httpx.Timeout(timeout, read=idle), follow_redirects=False)
 
     def close(self) -> None:
         self._client.close()
@@ -73,7 +86,7 @@ class TargetClient:
             try:
                 exchange.status = response.status_code
                 exchange.response_headers = {k.lower(): v for k, v in response.headers.items()}
-                exchange.body = _read_capped(response)
+                exchange.body, exchange.stream_error = _read_body(response, started + self.stream_timeout)
             finally:
                 response.close()
         except httpx.TimeoutException as exc:
@@ -95,13 +108,24 @@ def _describe_body(request: httpx.Request) -> str:
     return body.decode("utf-8", errors="replace")
 
 
-def _read_capped(response: httpx.Response) -> bytes:
-    """The decoded body (gzip and friends undone), cut after MAX_BODY_BYTES."""
+def _read_body(response: httpx.Response, deadline: float) -> tuple[bytes, str | None]:
+    """The decoded body (gzip and friends undone) as far as it came, and why it stopped early, if it did:
+    silence past the idle timeout, the total stream timeout, a reset, or MAX_BODY_BYTES."""
     chunks: list[bytes] = []
     size = 0
-    for chunk in response.iter_bytes():
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            break
-    return b"".join(chunks)[: MAX_BODY_BYTES + 1]
+    problem = None
+    try:
+        for chunk in response.iter_bytes():
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                problem = f"body larger than {MAX_BODY_BYTES} bytes: cut"
+                break
+            if time.monotonic() > deadline:
+                problem = "the body was still coming when the stream timeout ran out: connection closed"
+                break
+    except httpx.ReadTimeout:
+        problem = "the target went silent mid-body for longer than the idle timeout: connection closed"
+    except httpx.HTTPError as exc:
+        problem = f"the body broke off: {type(exc).__name__}: {exc}"
+    return b"".join(chunks)[: MAX_BODY_BYTES + 1], problem

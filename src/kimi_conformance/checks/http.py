@@ -49,3 +49,11 @@ def content_type_documented(ctx: CheckContext, exchange: Exchange) -> None:
     if exchange.content_type not in media_types:
         received = exchange.response_headers.get("content-type", "<none>")
         raise Violation(f"Received: Content-Type {received}\nExpected: one of {', '.join(media_types)}")
+
+
+@check("HTTP005", "Body cut short", "#/paths")
+def body_arrives_in_time(ctx: CheckContext, exchange: Exchange) -> None:
+    """A response body arrives whole: no silence past the idle timeout, no stream past the total timeout, no reset."""
+    status_of(exchange)
+    if exchange.stream_error is not None:
+        raise Violation(f"Received: {len(exchange.body)} bytes, then {exchange.stream_error}\nExpected: the whole body")

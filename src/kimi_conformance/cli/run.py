@@ -29,6 +29,8 @@ def suites_path() -> Path:
 @click.option("--checks", multiple=True, help="Only these checks (codes or names, comma-separated or repeated).")
 @click.option("--exclude-checks", multiple=True, help="Skip these checks.")
 @click.option("--request-timeout", type=float, help="Seconds per request (default 30).")
+@click.option("--stream-timeout", type=float, help="Seconds a whole body may take (default 120).")
+@click.option("--stream-idle-timeout", type=float, help="Seconds of silence allowed inside a body.")
 @click.option("--strict", is_flag=True, help="Warnings fail the run too.")
 @click.option("--report-dir", help="Where to write reports (default: reports).")
 @click.option("--mock-fault", "mock_faults", multiple=True, metavar="NAME", help="Break the embedded mock on purpose.")
@@ -43,6 +45,8 @@ def run(
     checks: tuple[str, ...],
     exclude_checks: tuple[str, ...],
     request_timeout: float | None,
+    stream_timeout: float | None,
+    stream_idle_timeout: float | None,
     strict: bool,
     report_dir: str | None,
     mock_faults: tuple[str, ...],
@@ -70,6 +74,8 @@ def run(
         ("--api-key-env", api_key_env),
         ("--profile", profile),
         ("--request-timeout", request_timeout),
+        ("--stream-timeout", stream_timeout),
+        ("--stream-idle-timeout", stream_idle_timeout),
         ("--report-dir", report_dir),
         ("-n", workers),
     ):
