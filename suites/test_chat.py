@@ -66,6 +66,12 @@ def test_tool_call_arguments(
     verify(complete(target_client, tool_call(model_info, target_model)))
 
 
+def test_partial_mode(target_client: TargetClient, verify: Verify, target_model: str) -> None:
+    body = chat(target_model, "Tell a story.")
+    prefix = {"role": "assistant", "content": "Once upon a time", "partial": True}
+    verify(complete(target_client, {**body, "messages": [*body["messages"], prefix]}))
+
+
 @pytest.mark.parametrize(
     "response_format", [{"type": "json_object"}, json_schema_format()], ids=["json_object", "json_schema"]
 )

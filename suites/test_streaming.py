@@ -77,3 +77,38 @@ def test_stream_length_and_json(target_client: TargetClient, verify_stream: Veri
             chat(target_model, "A person as JSON.", max_tokens=64, response_format={"type": "json_object"}),
         )
     )
+
+
+def test_stream_parity(
+    target_client: TargetClient, verify_stream: Verify, target_model: str, model_info: ModelInfo
+) -> None:
+    """Streamed and not: same choices and finish reasons, for a plain answer and a tool call."""
+    for body in (chat(target_model, "Name a colour."), tool_call(model_info, target_model)):
+        whole = target_client.request("createChatCompletion", "POST", "/chat/completions", json_body=body)
+        streamed = stream(target_client, body)
+        streamed.related["non_stream"] = whole
+        verify_stream(streamed)
+
+
+def test_stream_stop_and_partial(target_client: TargetClient, verify_stream: Verify, target_model: str) -> None:
+    """Stop text is not emitted in a stream either; a partial prefix is continued, not repeated."""
+    verify_stream(stream(target_client, chat(target_model, "Write one sentence about the sea.", stop=["the"])))
+    prefix = {"role": "assistant", "content": "Once upon a time", "partial": True}
+    body = chat(target_model, "Tell a story.")
+    verify_stream(stream(target_client, {**body, "messages": [*body["messages"], prefix]}))
+
+
+PNG = (
+    "data:image/png;base64,"
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+)
+
+
+def test_stream_vision(
+    target_client: TargetClient, verify_stream: Verify, target_model: str, model_info: ModelInfo
+) -> None:
+    if not model_info.image_in:
+        pytest.skip(f"{model_info.id} takes no image input")
+    content = [{"type": "image_url", "image_url": {"url": PNG}}, {"type": "text", "text": "What is this?"}]
+    body = chat(target_model)
+    verify_stream(stream(target_client, {**body, "messages": [{"role": "user", "content": content}]}))

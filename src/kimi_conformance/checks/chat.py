@@ -267,3 +267,20 @@ def prompt_tokens_match_estimate(ctx: CheckContext, exchange: Exchange) -> None:
             f"Received: prompt_tokens {prompt}\nExpected: {expected}..{expected + ESTIMATE_TOLERANCE} "
             "(estimate-token-count for the same messages)"
         )
+
+
+@check("CHAT012", "Partial prefix repeated", "#/components/schemas/AssistantMessage", operations=CHAT)
+def partial_prefix_not_repeated(ctx: CheckContext, exchange: Exchange) -> None:
+    """In partial mode the answer continues the assistant prefix without repeating it (the client concatenates)."""
+    request, body = _completion(exchange)
+    messages = request.get("messages")
+    last = messages[-1] if isinstance(messages, list) and messages else None
+    if not isinstance(last, dict) or last.get("role") != "assistant" or last.get("partial") is not True:
+        raise NotApplicable
+    prefix = last.get("content")
+    if not isinstance(prefix, str) or not prefix:
+        raise NotApplicable
+    for choice in _choices(body):
+        content = _message(choice).get("content")
+        if isinstance(content, str) and content.startswith(prefix):
+            raise Violation(f"Received: content starting with the prefix {prefix!r}\nExpected: only the continuation")

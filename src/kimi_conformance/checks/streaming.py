@@ -15,7 +15,7 @@ from kimi_conformance.checks.registry import check
 from kimi_conformance.checks.runner import NotApplicable
 from kimi_conformance.chunks import DONE, stream_chunks
 from kimi_conformance.exchange import Exchange
-from kimi_conformance.findings import Violation
+from kimi_conformance.findings import Severity, Violation
 
 CHAT = ["createChatCompletion"]
 
@@ -298,3 +298,29 @@ def include_usage_chunk(ctx: CheckContext, exchange: Exchange) -> None:
             f"Received: usage chunk(s) at {[p for p, _ in usage_chunks]} of {last + 1} chunks\n"
             "Expected: one `choices: []` chunk with consistent usage, last before [DONE]"
         )
+
+
+@check(
+    "CHNK009",
+    "Stream and non-stream answers differ in shape",
+    "#/components/schemas/ChatCompletionChunk",
+    severity=Severity.WARNING,
+    operations=CHAT,
+)
+def stream_matches_non_stream(ctx: CheckContext, exchange: Exchange) -> None:
+    """The same request streamed and not streamed gives the same choices and finish reasons (text may differ;
+    a warning, since live models need not repeat themselves)."""
+    _streamed(exchange)
+    other = exchange.related.get("non_stream")
+    if other is None or other.status != 200:
+        raise NotApplicable
+    try:
+        whole = other.json()
+        expected = {c["index"]: c["finish_reason"] for c in whole["choices"]}
+    except (ValueError, KeyError, TypeError):
+        raise NotApplicable from None
+    streamed = {
+        index: (state.finish[0][1] if state.finish else None) for index, state in trace(exchange).choices.items()
+    }
+    if streamed != expected:
+        raise Violation(f"Received: streamed finish reasons {streamed}\nExpected: {expected} as without streaming")

@@ -48,6 +48,7 @@ _CATALOGUE = (
     Fault("reasoning-always", "reasoning_content even when thinking is off", ("CHAT010",)),
     Fault("deleted-file-still-served", "a deleted file is still listed and served", ("FILE002",)),
     Fault("batch-cancel-anytime", "a completed batch can still be cancelled (200)", ("BTCH003",)),
+    Fault("partial-prefix-repeated", "partial mode repeats the assistant prefix in the answer", ("CHAT012",)),
     Fault("benign-crlf", "SSE lines end with CRLF", benign=True),
     Fault("benign-comments", "SSE comment lines (`: ping`) inside events", benign=True),
     Fault("benign-no-space", "`data:` fields without the space after the colon", benign=True),

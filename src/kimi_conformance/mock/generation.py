@@ -148,7 +148,10 @@ def plan_choice(request: ChatRequest, index: int, seed: int, faults: frozenset[s
         content = prefix_with_tokens(_sentences(rng, spare + 8), spare)
         return ChoicePlan(index, None if reasoning is None else reasoning_kept, content, finish_reason="length")
     stops = () if "stop-ignored" in faults else request.stops
-    content, _ = _apply_stop(_answer(request, rng, faults), stops)
+    answer = _answer(request, rng, faults)
+    if request.partial_prefix and "partial-prefix-repeated" in faults:
+        answer = request.partial_prefix + answer
+    content, _ = _apply_stop(answer, stops)
     if budget is not None:
         reasoning_tokens = count_text(reasoning or "")
         if reasoning is not None and reasoning_tokens >= budget:
