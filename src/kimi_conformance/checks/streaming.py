@@ -298,6 +298,16 @@ def include_usage_chunk(ctx: CheckContext, exchange: Exchange) -> None:
             f"Received: usage chunk(s) at {[p for p, _ in usage_chunks]} of {last + 1} chunks\n"
             "Expected: one `choices: []` chunk with consistent usage, last before [DONE]"
         )
+    per_choice = [state.usage[0] for state in streamed.choices.values() if state.usage]
+    total = usage_chunks[0][1]
+    if per_choice and (
+        total.get("prompt_tokens") != per_choice[0].get("prompt_tokens")
+        or total.get("completion_tokens") != sum(int(u.get("completion_tokens") or 0) for u in per_choice)
+    ):
+        raise Violation(
+            f"Received: usage chunk {brief(total)} for choice usage {brief(per_choice)}\n"
+            "Expected: the same prompt_tokens, and completion_tokens summed over the choices"
+        )
 
 
 @check(

@@ -45,7 +45,8 @@ async def chat_completions(request: Request, state: MockState) -> Response:
     completion = plan_completion(chat, state.config, cached)
     if chat.stream:
         headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-        return StreamingResponse(sse_body(completion, state.config), media_type="text/event-stream", headers=headers)
+        media_type = "application/json" if state.config.has_fault("stream-wrong-content-type") else "text/event-stream"
+        return StreamingResponse(sse_body(completion, state.config), media_type=media_type, headers=headers)
     return JSONResponse(reshape(completion_body(completion), state.config))
 
 

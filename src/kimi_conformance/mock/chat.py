@@ -84,13 +84,17 @@ def completion_body(completion: Completion) -> dict[str, Any]:
     }
 
 
-def _deltas(plan: ChoicePlan) -> Iterator[dict[str, Any]]:
+def _deltas(plan: ChoicePlan, config: MockConfig) -> Iterator[dict[str, Any]]:
     """The deltas of one choice in the documented order: role, reasoning, content, tool calls."""
+    role = {"role": "assistant"} if config.has_fault("stream-role-repeated") else {}
     yield {"role": "assistant", "content": ""}
-    for piece in pieces(plan.reasoning or ""):
-        yield {"reasoning_content": piece}
-    for piece in pieces(plan.content):
-        yield {"content": piece}
+    reasoning = [{**role, "reasoning_content": piece} for piece in pieces(plan.reasoning or "")]
+    content = [{**role, "content": piece} for piece in pieces(plan.content)]
+    if config.has_fault("stream-content-before-reasoning"):
+        yield from content + reasoning
+    else:
+        yield from reasoning + content
+    named = config.has_fault("stream-tool-fragments-repeat-name")
     for i, call in enumerate(plan.tool_calls):
         yield {
             "tool_calls": [
@@ -98,7 +102,8 @@ def _deltas(plan: ChoicePlan) -> Iterator[dict[str, Any]]:
             ]
         }
         for piece in _argument_pieces(call.arguments):
-            yield {"tool_calls": [{"index": i, "function": {"arguments": piece}}]}
+            function = {"name": call.name, "arguments": piece} if named else {"arguments": piece}
+            yield {"tool_calls": [{"index": i, "function": function}]}
 
 
 def _argument_pieces(arguments: str, size: int = 8) -> list[str]:
@@ -109,18 +114,21 @@ def stream_chunks(completion: Completion, config: MockConfig) -> Iterator[dict[s
     """Every `chat.completion.chunk` of the stream, choices interleaved, each ending with its usage (facts §3.10)."""
     head = {"id": completion.id, "object": "chat.completion.chunk", "created": completion.created}
     head["model"] = completion.model_label
-    per_choice = [list(_deltas(plan)) for plan in completion.choices]
+    per_choice = [list(_deltas(plan, config)) for plan in completion.choices]
     longest = max(len(deltas) for deltas in per_choice)
     for step in range(longest):
         for plan, deltas in zip(completion.choices, per_choice, strict=True):
             if step < len(deltas):
-                choice = {"index": plan.index, "delta": deltas[step], "finish_reason": None}
+                early = plan.finish_reason if step == 1 and config.has_fault("stream-finish-reason-early") else None
+                choice = {"index": plan.index, "delta": deltas[step], "finish_reason": early}
                 yield {**head, "choices": [choice]}
     top_level_only = config.has_fault("stream-usage-top-level-only")
+    no_usage = config.has_fault("stream-usage-missing")
     for plan in completion.choices:
         final: dict[str, Any] = {"index": plan.index, "delta": {}, "finish_reason": plan.finish_reason}
-        if not top_level_only:
+        if not (top_level_only or no_usage):
             final["usage"] = completion.usage(plan)
         yield {**head, "choices": [final]}
-    if completion.request.include_usage or top_level_only:
+    unasked = config.has_fault("stream-usage-chunk-unasked")
+    if (completion.request.include_usage or top_level_only or unasked) and not no_usage:
         yield {**head, "choices": [], "usage": completion.usage()}

@@ -22,8 +22,13 @@ def encode_event(chunk: dict[str, Any], config: MockConfig) -> bytes:
 
 async def sse_body(completion: Completion, config: MockConfig) -> AsyncIterator[bytes]:
     """The stream body; each event is a separate write, paced by `chunk_delay`."""
-    for chunk in stream_chunks(completion, config):
-        for piece in writes(encode_event(chunk, config), config):
+    for number, chunk in enumerate(stream_chunks(completion, config)):
+        event = encode_event(chunk, config)
+        if number == 1 and config.has_fault("stream-invalid-utf8"):
+            event = event.replace(b'"content":"', b'"content":"\xff', 1)
+        if number == 1 and config.has_fault("stream-non-json-event"):
+            event = frame(b"keep-alive", config) + event
+        for piece in writes(event, config):
             yield piece
         await asyncio.sleep(config.chunk_delay)
     if not config.has_fault("stream-omit-done"):
