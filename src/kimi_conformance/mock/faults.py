@@ -37,7 +37,7 @@ _CATALOGUE = (
         ("SCHM002",),
     ),
     Fault("unknown-model-400", "an unknown model is answered 400 instead of 404", ("ERR004",)),
-    Fault("model-not-echoed", "responses name the model family, not the requested model id", ("CHAT001",)),
+    Fault("model-not-echoed", "responses name the model family, not the requested model id", ("CHAT001", "CHNK001")),
     Fault("n-ignored", "`n` is ignored: always one choice", ("CHAT002",)),
     Fault("usage-total-wrong", "total_tokens is prompt + completion + 1", ("CHAT004",)),
     Fault("max-tokens-ignored", "max_tokens / max_completion_tokens are not enforced", ("CHAT005",)),
