@@ -11,9 +11,9 @@ from kimi_conformance.rules import ModelInfo
 from kimi_conformance.scenarios import (
     WEATHER_TOOL,
     allows_several_choices,
-    can_disable_thinking,
     chat,
     json_schema_format,
+    no_thinking_switch,
     sampling_for_choices,
     thinking_disabled,
     tool_call,
@@ -87,9 +87,9 @@ def test_json_modes(
 def test_thinking_disabled(
     target_client: TargetClient, verify: Verify, target_model: str, model_info: ModelInfo
 ) -> None:
-    if not can_disable_thinking(model_info):
-        state = "thinks always" if model_info.thinks({"type": "disabled"}) else "never thinks"
-        pytest.skip(f"{model_info.id} {state}: no thinking switch to test")
+    reason = no_thinking_switch(model_info)
+    if reason:
+        pytest.skip(reason)
     verify(complete(target_client, chat(target_model, "Say OK.", **thinking_disabled(model_info))))
 
 

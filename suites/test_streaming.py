@@ -13,8 +13,8 @@ from kimi_conformance.pytest_plugin import Verify
 from kimi_conformance.rules import ModelInfo
 from kimi_conformance.scenarios import (
     allows_several_choices,
-    can_disable_thinking,
     chat,
+    no_thinking_switch,
     sampling_for_choices,
     thinking_disabled,
     tool_call,
@@ -63,9 +63,9 @@ def test_stream_several_choices(
 def test_stream_thinking_disabled(
     target_client: TargetClient, verify_stream: Verify, target_model: str, model_info: ModelInfo
 ) -> None:
-    if not can_disable_thinking(model_info):
-        state = "thinks always" if model_info.thinks({"type": "disabled"}) else "never thinks"
-        pytest.skip(f"{model_info.id} {state}: no thinking switch to test")
+    reason = no_thinking_switch(model_info)
+    if reason:
+        pytest.skip(reason)
     verify_stream(stream(target_client, chat(target_model, **thinking_disabled(model_info))))
 
 

@@ -55,6 +55,14 @@ def can_disable_thinking(model: ModelInfo) -> bool:
     return model.thinks(None) and not model.thinks({"type": "disabled"})
 
 
+def no_thinking_switch(model: ModelInfo) -> str | None:
+    """Why a thinking on/off scenario does not apply to `model`, or None when it does."""
+    if can_disable_thinking(model):
+        return None
+    state = "thinks always" if model.thinks({"type": "disabled"}) else "never thinks"
+    return f"{model.id} {state}: no thinking switch to test"
+
+
 def thinking_disabled(model: ModelInfo) -> dict[str, Any]:
     """Extra fields that switch thinking off, with the sampling values the family then requires."""
     fields: dict[str, Any] = {"thinking": {"type": "disabled"}}
