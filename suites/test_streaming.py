@@ -12,8 +12,11 @@ from kimi_conformance.exchange import Exchange
 from kimi_conformance.pytest_plugin import Verify
 from kimi_conformance.rules import ModelInfo
 from kimi_conformance.scenarios import (
+    TIME_TOOL,
+    WEATHER_TOOL,
     allows_several_choices,
     chat,
+    json_schema_format,
     no_thinking_switch,
     sampling_for_choices,
     thinking_disabled,
@@ -83,11 +86,26 @@ def test_stream_parity(
     target_client: TargetClient, verify_stream: Verify, target_model: str, model_info: ModelInfo
 ) -> None:
     """Streamed and not: same choices and finish reasons, for a plain answer and a tool call."""
-    for body in (chat(target_model, "Name a colour."), tool_call(model_info, target_model)):
+    for body in (chat(target_model, "Name a colour.", max_tokens=120), tool_call(model_info, target_model)):
         whole = target_client.request("createChatCompletion", "POST", "/chat/completions", json_body=body)
         streamed = stream(target_client, body)
         streamed.related["non_stream"] = whole
         verify_stream(streamed)
+
+
+def test_stream_tool_choices(
+    target_client: TargetClient, verify_stream: Verify, target_model: str, model_info: ModelInfo
+) -> None:
+    """`tool_choice: none` streams no tool calls; two tools named in the question stream two parallel calls."""
+    question = "Use get_weather and get_time for Oslo."
+    verify_stream(stream(target_client, chat(target_model, question, tools=[WEATHER_TOOL], tool_choice="none")))
+    both = [WEATHER_TOOL, TIME_TOOL]
+    verify_stream(stream(target_client, {**tool_call(model_info, target_model, city="Oslo"), "tools": both}))
+
+
+def test_stream_json_schema(target_client: TargetClient, verify_stream: Verify, target_model: str) -> None:
+    body = chat(target_model, "A person as JSON.", max_tokens=64, response_format=json_schema_format())
+    verify_stream(stream(target_client, body))
 
 
 def test_stream_stop_and_partial(target_client: TargetClient, verify_stream: Verify, target_model: str) -> None:

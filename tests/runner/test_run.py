@@ -69,7 +69,9 @@ def test_each_fault_is_reported_with_its_codes(tmp_path: Path, fault: str) -> No
     expected = set(FAULTS[fault].codes)
     suites = sorted({str(SUITES / SUITE_FOR_PREFIX[code.rstrip("0123456789")]) for code in expected})
     models = ("--model", "kimi-k2-turbo-preview", "--model", "kimi-k2.6")
-    returncode, results, output = run(tmp_path, "--mock-fault", fault, "--profile", "quick", *models, *suites)
+    # --strict: a fault whose code is a warning (CHNK009) must fail the run too.
+    args = ("--mock-fault", fault, "--profile", "quick", "--strict", *models, *suites)
+    returncode, results, output = run(tmp_path, *args)
     assert returncode == 1, output[-3000:]
     assert expected <= codes(results), f"{fault}: expected {expected}, found {codes(results)}"
     assert results["verdict"] == "fail"

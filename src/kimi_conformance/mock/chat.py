@@ -125,7 +125,10 @@ def stream_chunks(completion: Completion, config: MockConfig) -> Iterator[dict[s
     top_level_only = config.has_fault("stream-usage-top-level-only")
     no_usage = config.has_fault("stream-usage-missing")
     for plan in completion.choices:
-        final: dict[str, Any] = {"index": plan.index, "delta": {}, "finish_reason": plan.finish_reason}
+        reason = plan.finish_reason
+        if reason == "stop" and config.has_fault("stream-finish-reason-differs"):
+            reason = "length"
+        final: dict[str, Any] = {"index": plan.index, "delta": {}, "finish_reason": reason}
         if not (top_level_only or no_usage):
             final["usage"] = completion.usage(plan)
         yield {**head, "choices": [final]}

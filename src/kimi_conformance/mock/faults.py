@@ -57,6 +57,11 @@ _CATALOGUE = (
     Fault("stream-finish-reason-early", "a finish_reason mid-stream, before more deltas", ("CHNK005",)),
     Fault("stream-usage-missing", "no usage anywhere in the stream", ("CHNK006",)),
     Fault("stream-usage-chunk-unasked", "a `choices: []` usage chunk without include_usage", ("CHNK008",)),
+    Fault(
+        "stream-finish-reason-differs",
+        "streams end with `length` where the same request without stream stops",
+        ("CHNK009",),
+    ),
     Fault("partial-prefix-repeated", "partial mode repeats the assistant prefix in the answer", ("CHAT012",)),
     Fault("benign-crlf", "SSE lines end with CRLF", benign=True),
     Fault("benign-comments", "SSE comment lines (`: ping`) inside events", benign=True),
