@@ -99,8 +99,10 @@ def test_stream_tool_choices(
     """`tool_choice: none` streams no tool calls; two tools named in the question stream two parallel calls."""
     question = "Use get_weather and get_time for Oslo."
     verify_stream(stream(target_client, chat(target_model, question, tools=[WEATHER_TOOL], tool_choice="none")))
-    both = [WEATHER_TOOL, TIME_TOOL]
-    verify_stream(stream(target_client, {**tool_call(model_info, target_model, city="Oslo"), "tools": both}))
+    parallel = {**tool_call(model_info, target_model, max_tokens=128), "tools": [WEATHER_TOOL, TIME_TOOL]}
+    parallel["messages"] = [{"role": "user", "content": question}]
+    exchange = stream(target_client, parallel)
+    verify_stream(exchange)
 
 
 def test_stream_json_schema(target_client: TargetClient, verify_stream: Verify, target_model: str) -> None:
