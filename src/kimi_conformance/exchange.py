@@ -26,6 +26,15 @@ class Redactor:
                 value = value.replace(secret, REDACTED)
         return value
 
+    def body(self, content_type: str, body: bytes, limit: int = 4000) -> str:
+        """A request body as text for reports: JSON and text as is (cut at `limit`, secrets removed), multipart
+        and binary bodies summarised, since neither can be shown or replayed as text."""
+        if not body:
+            return ""
+        if content_type.startswith("multipart/") or b"\x00" in body:
+            return f"<{content_type.split(';')[0] or 'binary'} body, {len(body)} bytes>"
+        return self.text(body.decode("utf-8", errors="replace")[:limit])
+
     def headers(self, headers: dict[str, str]) -> dict[str, str]:
         return {
             name: (REDACTED if name.lower() in _SECRET_HEADERS else self.text(value)) for name, value in headers.items()

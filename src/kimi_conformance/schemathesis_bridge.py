@@ -122,12 +122,6 @@ def cap_generated_tokens(ctx: Any, body: Any) -> Any:
     return body
 
 
-def _body_text(content_type: str, body: bytes, redactor: Redactor) -> str:
-    if content_type.startswith("multipart/") or b"\x00" in body:
-        return f"<{content_type.split(';')[0] or 'binary'} body, {len(body)} bytes>"
-    return redactor.text(body.decode("utf-8", errors="replace")[:4000])
-
-
 def _narrowed_contract(contract_models: set[str]) -> dict[str, Any]:
     """The contract with every `model` enum cut down to the run's models, and the chat request's `oneOf` to
     their families, so generation never sends a request to a model the run was not asked to use."""
@@ -179,7 +173,7 @@ def exchange_for(case: Any, response: Any, redactor: Redactor) -> Exchange:
         url=redactor.text(request.url),
         request_headers=redactor.headers(dict(request.headers)),
         request_json=case.body if isinstance(case.body, dict | list) else None,
-        request_text=_body_text(request.headers.get("content-type", ""), body, redactor),
+        request_text=redactor.body(request.headers.get("content-type", ""), body),
         status=response.status_code,
         response_headers={k.lower(): v[0] if isinstance(v, list) else v for k, v in response.headers.items()},
         body=response.content or b"",

@@ -71,14 +71,14 @@ class TargetClient:
         request = self._client.build_request(
             method, self.base_url + path, content=content, files=files, data=data, params=params, headers=sent_headers
         )
-        text = _describe_body(request)
+        text = self.redactor.body(request.headers.get("content-type", ""), request.read())
         exchange = Exchange(
             operation=operation,
             method=method,
             url=str(request.url),
             request_headers=self.redactor.headers(dict(request.headers)),
             request_json=json_body,
-            request_text=self.redactor.text(text[:4000]),
+            request_text=text,
         )
         started = time.monotonic()
         try:
@@ -95,17 +95,6 @@ class TargetClient:
             exchange.transport_error = f"{type(exc).__name__}: {self.redactor.text(str(exc)) or 'no detail'}"
         exchange.elapsed = time.monotonic() - started
         return exchange
-
-
-def _describe_body(request: httpx.Request) -> str:
-    """The request body as text for reports: JSON and text as is, multipart and binary summarised."""
-    content_type = request.headers.get("content-type", "")
-    body = request.read()
-    if not body:
-        return ""
-    if content_type.startswith("multipart/") or b"\x00" in body:
-        return f"<{content_type.split(';')[0] or 'binary'} body, {len(body)} bytes>"
-    return body.decode("utf-8", errors="replace")
 
 
 def _read_body(response: httpx.Response, deadline: float) -> tuple[bytes, str | None]:

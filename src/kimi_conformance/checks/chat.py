@@ -14,6 +14,7 @@ from kimi_conformance.checks.registry import check
 from kimi_conformance.checks.runner import NotApplicable
 from kimi_conformance.exchange import Exchange
 from kimi_conformance.findings import Severity, Violation
+from kimi_conformance.rules.cross_field import max_output_tokens
 
 CHAT = ["createChatCompletion"]
 FINISH_REASONS = frozenset({"stop", "length", "tool_calls"})
@@ -113,18 +114,11 @@ def usage_arithmetic(ctx: CheckContext, exchange: Exchange) -> None:
             raise Violation(f"Received: cached_tokens {cached} > prompt_tokens {prompt}\nExpected: cached <= prompt")
 
 
-def _max_tokens(request: dict[str, Any]) -> int | None:
-    for key in ("max_completion_tokens", "max_tokens"):
-        if isinstance(request.get(key), int):
-            return int(request[key])
-    return None
-
-
 @check("CHAT005", "Completion exceeds max tokens", "#/components/schemas/ChatRequestCommon", operations=CHAT)
 def completion_within_max_tokens(ctx: CheckContext, exchange: Exchange) -> None:
     """completion_tokens never exceed the requested maximum; with one choice, `length` means the cap was reached."""
     request, body = _completion(exchange)
-    cap = _max_tokens(request)
+    cap = max_output_tokens(request)
     if cap is None:
         raise NotApplicable
     usage = _usage(body)

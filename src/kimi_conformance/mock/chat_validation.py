@@ -19,7 +19,7 @@ from kimi_conformance.mock.config import MockConfig
 from kimi_conformance.mock.errors import ApiError, invalid_request
 from kimi_conformance.mock.request import ChatRequest
 from kimi_conformance.rules import ModelInfo, load_rules
-from kimi_conformance.rules.cross_field import cross_field_problems
+from kimi_conformance.rules.cross_field import cross_field_problems, max_output_tokens
 from kimi_conformance.tokenizer import count_prompt
 
 NEAR_ZERO_TEMPERATURE = 0.01
@@ -129,14 +129,6 @@ def _first_error(validator: Any, instance: Any) -> str | None:
     return f"{message} (at {where})" if where else message
 
 
-def _max_tokens(body: dict[str, Any]) -> int | None:
-    for key in ("max_completion_tokens", "max_tokens"):
-        number = _number(body.get(key))
-        if number is not None:
-            return int(number)
-    return None
-
-
 def _stops(body: dict[str, Any]) -> tuple[str, ...]:
     stop = body.get("stop")
     return (stop,) if isinstance(stop, str) else tuple(stop or ())
@@ -162,7 +154,7 @@ def parse_chat_request(body: Any, config: MockConfig, files: FileLookup) -> Chat
     problems = cross_field_problems(body, model, thinking)
     if problems:
         raise invalid_request(problems[0])
-    return _normalise(body, model, thinking, count_prompt(body["messages"], body.get("tools")), _max_tokens(body))
+    return _normalise(body, model, thinking, count_prompt(body["messages"], body.get("tools")), max_output_tokens(body))
 
 
 def _normalise(

@@ -15,7 +15,8 @@ MAX_STOP_BYTES = 32
 TOKEN_LIMIT = "Your request exceeded model token limit: {limit}"  # observed spelling [O]
 
 
-def _max_tokens(body: dict[str, Any]) -> int | None:
+def max_output_tokens(body: dict[str, Any]) -> int | None:
+    """The requested output cap: `max_completion_tokens`, else the deprecated `max_tokens` (2.0 counts as 2)."""
     for key in ("max_completion_tokens", "max_tokens"):
         value = body.get(key)
         if isinstance(value, int | float) and not isinstance(value, bool):
@@ -29,7 +30,7 @@ def cross_field_problems(body: dict[str, Any], model: ModelInfo, thinking: bool)
     `body` must already be valid against the model's request schema."""
     problems: list[str] = []
     prompt_tokens = count_prompt(body["messages"], body.get("tools"))
-    max_tokens = _max_tokens(body)
+    max_tokens = max_output_tokens(body)
     if prompt_tokens > model.context_length:
         problems.append("Invalid request: Input token length too long")
     elif max_tokens is not None and prompt_tokens + max_tokens > model.context_length:
