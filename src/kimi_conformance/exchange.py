@@ -61,6 +61,9 @@ class Exchange:
     intent: str = "valid"
     """What the request was meant to be: `valid`, `invalid` (refused with 4xx), `unauthenticated` (401) or
     `missing` (names a resource that does not exist: 404) or `stateful` (the answer depends on server state)."""
+    rule: tuple[str, str] | None = None
+    """For a model-rule probe: (rule id, what the probe sends, e.g. `temperature=1.01`); `intent` says whether the
+    request keeps the rule (`valid`) or breaks it (`invalid`)."""
     sent_authorization: str | None = None
     """For `unauthenticated` probes: the (deliberately wrong, not secret) Authorization value sent, if any."""
     external: list[tuple[str, str]] = field(default_factory=list)

@@ -23,6 +23,7 @@ from kimi_conformance.errors import KimiConformanceError
 from kimi_conformance.exchange import Exchange
 from kimi_conformance.mock import MockConfig
 from kimi_conformance.report import RunResult, write_reports
+from kimi_conformance.rules import ModelInfo
 from kimi_conformance.session import ConformanceSession
 from kimi_conformance.settings import PROFILES, Settings, read_config_file
 from kimi_conformance.target import Target, open_target, resolve_models
@@ -135,14 +136,24 @@ class _XdistHooks:
         node.workerinput["kimi_run_id"] = self.config.stash[RUN_ID]
 
 
+def target_models(config: pytest.Config) -> list[str]:
+    """The model ids the run exercises (`--model`, else what the target lists that the contract knows), once."""
+    if MODELS not in config.stash:
+        config.stash[MODELS] = resolve_models(config.stash[SETTINGS])
+    return config.stash[MODELS]
+
+
+def target_model_info(config: pytest.Config, target_model: str) -> ModelInfo | None:
+    """The rules table's model for a model id as the target names it."""
+    return _context(config).model(target_model)
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Tests taking `target_model` run once per model of the target (a `models(predicate)` mark filters them)."""
     if "target_model" not in metafunc.fixturenames:
         return
     config = metafunc.config
-    if MODELS not in config.stash:
-        config.stash[MODELS] = resolve_models(config.stash[SETTINGS])
-    models = config.stash[MODELS]
+    models = target_models(config)
     marks = metafunc.definition.get_closest_marker("models")
     if marks is not None:
         models = [m for m in models if marks.args[0](_context(config).model(m))]

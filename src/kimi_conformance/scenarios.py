@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from kimi_conformance.rules import ModelInfo
+from kimi_conformance.exchange import Exchange
+from kimi_conformance.rules import ModelInfo, load_rules
+from kimi_conformance.rules.probes import Probe, ProbeBuilder, probes_for
+from kimi_conformance.transport import TargetClient
 
 SMALL_MAX_TOKENS = 24
 """Output cap of generated requests: enough for a short answer or a tool call, cheap on a live API."""
@@ -99,3 +102,21 @@ def json_schema_format(strict: bool = True) -> dict[str, Any]:
 
 def batch_line(custom_id: str, model_id: str) -> dict[str, Any]:
     return {"custom_id": custom_id, "method": "POST", "url": "/v1/chat/completions", "body": chat(model_id)}
+
+
+RULE_EXAMPLES = {"quick": 3, "standard": 8, "thorough": 40}
+"""Hypothesis examples per sampling rule (and thinking mode) in the rules suite, by profile."""
+
+
+def rule_probe_count(model: ModelInfo, profile: str) -> int:
+    """Requests a full rules run costs for one model: the boundary probes plus the hypothesis examples."""
+    explored = sum(len(ProbeBuilder(model).modes()) for rule in load_rules().rules_for(model) if rule.param is not None)
+    return len(probes_for(model)) + explored * RULE_EXAMPLES[profile]
+
+
+def send_probe(client: TargetClient, probe: Probe) -> Exchange:
+    """Send one rule probe, marked with its rule and whether a conformant target serves it."""
+    exchange = client.request("createChatCompletion", "POST", "/chat/completions", json_body=probe.body)
+    exchange.intent = "valid" if probe.accept else "invalid"
+    exchange.rule = (probe.rule, probe.label)
+    return exchange

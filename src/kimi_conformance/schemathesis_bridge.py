@@ -15,7 +15,7 @@ from schemathesis.config import SchemathesisConfig
 from kimi_conformance.contract import contract_path, load_contract
 from kimi_conformance.exchange import Exchange, Redactor
 from kimi_conformance.rules import load_rules
-from kimi_conformance.rules.cross_field import cross_field_problems
+from kimi_conformance.rules.request_rules import ChatView, broken_rules, thinking_on
 from kimi_conformance.scenarios import SMALL_MAX_TOKENS
 
 
@@ -108,7 +108,7 @@ def filter_generated_body(ctx: Any, body: Any) -> bool:
     if "ms://" in str(body.get("messages")):
         return False  # names an upload that does not exist in this run
     try:
-        return not cross_field_problems(body, model, model.thinks(body.get("thinking")))
+        return not broken_rules(ChatView(body, model, thinking_on(body, model)))
     except (AttributeError, KeyError, TypeError):
         return True
 

@@ -75,3 +75,21 @@ def test_mock_command_serves_until_stopped() -> None:
         if process.stderr is not None:
             process.stderr.close()
     assert process.returncode is not None
+
+
+def test_rules_table_json_and_one_model() -> None:
+    runner = CliRunner()
+    table = runner.invoke(cli, ["rules"])
+    assert table.exit_code == 0 and "71 rules over 18 models" in table.output
+    listed = json.loads(runner.invoke(cli, ["rules", "--format", "json"]).output)
+    assert len(listed) == 71 and {"id", "source", "tags", "severity", "message", "models", "param"} <= set(listed[0])
+    one = runner.invoke(cli, ["rules", "--model", "kimi-k2.6", "--profile", "quick"])
+    assert one.exit_code == 0 and "sampling.kimi-k2_6.temperature" in one.output
+    assert "sampling.moonshot-v1.temperature" not in one.output
+    assert "36 rules apply to kimi-k2.6" in one.output and "sends 149 requests" in one.output
+    rows = json.loads(runner.invoke(cli, ["rules", "--model", "kimi-k2.6", "--format", "json"]).output)
+    temperature = next(r for r in rows if r["id"] == "sampling.kimi-k2_6.temperature")
+    assert {"label": "temperature=0.6", "accept": False} in temperature["probes"]
+    assert {"label": "temperature=0.6 (thinking off)", "accept": True} in temperature["probes"]
+    unknown = runner.invoke(cli, ["rules", "--model", "gpt-4"])
+    assert unknown.exit_code == 2 and "unknown model 'gpt-4'" in unknown.output

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kimi_conformance.errors import ConfigError
-from kimi_conformance.rules import Thinking, load_rules, table
+from kimi_conformance.rules import Thinking, load_rules, request_rules, table
 
 FACTS_MODEL_IDS = {
     "moonshot-v1-8k", "moonshot-v1-32k", "moonshot-v1-128k", "moonshot-v1-auto",
@@ -54,3 +54,23 @@ def test_an_invalid_table_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> 
     finally:
         monkeypatch.undo()
         load_rules.cache_clear()
+
+
+def test_request_rules_are_many_sourced_and_have_code() -> None:
+    rules = load_rules().rules
+    assert len(rules) >= 40
+    for rule in rules.values():
+        assert rule.fact.startswith("facts §") and rule.tags, rule.id
+        assert ("I" in rule.tags) is rule.inferred or rule.param is not None, rule.id
+    non_sampling = {rule.id for rule in rules.values() if rule.param is None}
+    assert non_sampling == set(request_rules.LOGIC)  # the mock enforces exactly the table
+
+
+def test_every_model_has_rules_and_an_inferred_rule_warns() -> None:
+    rules = load_rules()
+    latest = rules.models["kimi-latest"]
+    assert all(rule.inferred_for(latest) for rule in rules.rules_for(latest))  # its family rules are [I]
+    k26 = rules.models["kimi-k2.6"]
+    assert not rules.rules["sampling.kimi-k2_6.temperature"].inferred_for(k26)
+    assert rules.rules["partial.last-message"].inferred_for(k26)
+    assert all(len(rules.rules_for(model)) >= 30 for model in rules.models.values())

@@ -14,7 +14,7 @@ from kimi_conformance.checks.registry import check
 from kimi_conformance.checks.runner import NotApplicable
 from kimi_conformance.exchange import Exchange
 from kimi_conformance.findings import Severity, Violation
-from kimi_conformance.rules.cross_field import max_output_tokens
+from kimi_conformance.rules.request_rules import max_output_tokens
 
 CHAT = ["createChatCompletion"]
 FINISH_REASONS = frozenset({"stop", "length", "tool_calls"})

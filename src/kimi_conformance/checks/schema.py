@@ -51,7 +51,7 @@ def json_body_parses(ctx: CheckContext, exchange: Exchange) -> None:
 def negative_data_rejected(ctx: CheckContext, exchange: Exchange) -> None:
     """A request that breaks the contract's request schema is refused with a 4xx, never served with a 2xx."""
     raise_external(exchange, "SCHM002")
-    if exchange.intent != "invalid":
+    if exchange.intent != "invalid" or exchange.rule is not None:  # model-rule probes: RULE001
         raise NotApplicable
     status = status_of(exchange)
     if 200 <= status < 300:
@@ -62,7 +62,7 @@ def negative_data_rejected(ctx: CheckContext, exchange: Exchange) -> None:
 def positive_data_accepted(ctx: CheckContext, exchange: Exchange) -> None:
     """A request valid against the contract is not refused as invalid (400 or 422)."""
     raise_external(exchange, "SCHM003")
-    if exchange.intent != "valid":
+    if exchange.intent != "valid" or exchange.rule is not None:  # model-rule probes: RULE002
         raise NotApplicable
     status = status_of(exchange)
     if status in (400, 422):

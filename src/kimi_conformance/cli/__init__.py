@@ -8,6 +8,7 @@ from kimi_conformance import __version__
 from kimi_conformance.cli.checks import checks
 from kimi_conformance.cli.demo import demo
 from kimi_conformance.cli.mock import mock
+from kimi_conformance.cli.rules import rules
 from kimi_conformance.cli.run import run
 
 
@@ -19,6 +20,7 @@ def cli() -> None:
 
 cli.add_command(run)
 cli.add_command(checks)
+cli.add_command(rules)
 cli.add_command(mock)
 cli.add_command(demo)
 

@@ -11,7 +11,14 @@ from kimi_conformance.mock.faults import FAULTS
 
 
 def _faults_for(code: str) -> list[str]:
-    return [fault.name for fault in FAULTS.values() if code in fault.codes]
+    """Fault names (as Markdown) that must trigger `code`; per-rule faults summarised as `rule-ignored:<rule>`."""
+    names = [fault.name for fault in FAULTS.values() if code in fault.codes and fault.rule is None]
+    per_rule: dict[str, int] = {}
+    for fault in FAULTS.values():
+        if code in fault.codes and fault.rule is not None:
+            kind = fault.name.split(":", 1)[0]
+            per_rule[kind] = per_rule.get(kind, 0) + 1
+    return [f"`{name}`" for name in names] + [f"`{kind}:<rule>` ({count} rules)" for kind, count in per_rule.items()]
 
 
 def render_markdown() -> str:
@@ -38,7 +45,7 @@ def render_markdown() -> str:
             "",
             f"- Spec: `openapi/moonshot.openapi.yaml{check.spec}`",
             f"- Applies to: {scope}",
-            f"- Mock faults that make it fail: {', '.join(f'`{f}`' for f in faults) if faults else 'none yet'}",
+            f"- Mock faults that make it fail: {', '.join(faults) if faults else 'none yet'}",
             "",
         ]
     return "\n".join(lines)

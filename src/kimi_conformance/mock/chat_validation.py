@@ -1,14 +1,14 @@
-"""Validating a chat completion request: the rules table, the contract's family schema, and the cross-field
-rules JSON Schema cannot express. Each failure is an `ApiError` in the observed message style.
+"""Validating a chat completion request: the rules table (one source of truth, with each rule's message), the
+contract's family schema, then the table's rules that need a schema-valid body (token counts). Each failure is
+an `ApiError` in the observed message style.
 
-Order matters only for which message a request with several faults gets: first the rules with observed
-messages (sampling parameters, thinking, vision), then the contract schema, then the cross-field rules.
+Faults `rule-ignored:<rule>` and `rule-strict:<rule>` (see `faults.py`) make the mock skip one rule, or refuse
+every request that touches it. The contract schema restates several rules (tools maxItems, the name pattern...),
+so with a `rule-ignored:` fault on, the schema check is skipped too: the fault then really ignores the rule.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
 from typing import Any
 
 from jsonschema.exceptions import best_match
@@ -18,97 +18,39 @@ from kimi_conformance.mock import errors
 from kimi_conformance.mock.config import MockConfig
 from kimi_conformance.mock.errors import ApiError, invalid_request
 from kimi_conformance.mock.request import ChatRequest
-from kimi_conformance.rules import ModelInfo, load_rules
-from kimi_conformance.rules.cross_field import cross_field_problems, max_output_tokens
+from kimi_conformance.rules import ModelInfo, Rule, load_rules
+from kimi_conformance.rules.request_rules import ChatView, FileLookup, logic, max_output_tokens, message, thinking_on
 from kimi_conformance.tokenizer import count_prompt
 
-NEAR_ZERO_TEMPERATURE = 0.01
-"""Temperatures below this allow one choice only (facts §3.3: "0 or close to 0 (e.g. 0.001)"); the cut-off is [I]."""
-_DATA_URL = re.compile(r"^data:(image|video)/([a-z0-9.+-]+);base64,", re.IGNORECASE)
-FileLookup = Callable[[str], "str | None"]
-"""Maps a file id to its purpose, or None when no such file exists."""
+
+def _clamp(rule: Rule, view: ChatView) -> None:
+    """The `sampling-clamped` fault: bring an out-of-rule sampling value into line instead of refusing it."""
+    param = rule.param
+    assert param is not None
+    fixed = param.fixed_value(view.thinking)
+    value = float(view.body[param.name])
+    if fixed is None and param.minimum is not None and param.maximum is not None:
+        fixed = min(max(value, param.minimum), param.maximum)
+    assert fixed is not None
+    view.body[param.name] = int(fixed) if param.integer else fixed
 
 
-def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
-def _fmt(value: float) -> str:
-    return f"{value:g}"
-
-
-def check_sampling(body: dict[str, Any], model: ModelInfo, thinking: bool, config: MockConfig) -> None:
-    """Sampling parameters against the family's ranges and fixed values (facts §3.3)."""
-    for name, rule in model.family.params.items():
-        value = body.get(name)
-        if value is None:
+def enforce_rules(view: ChatView, config: MockConfig, *, after_schema: bool) -> None:
+    """Raise the first rule of the table (of one phase) the request breaks, as the API's 400."""
+    for rule in load_rules().rules_for(view.model):
+        if rule.after_schema != after_schema or config.has_fault(f"rule-ignored:{rule.id}"):
             continue
-        number = _number(value)
-        if number is None or (rule.integer and not number.is_integer()):  # JSON Schema: 2.0 is an integer
-            raise invalid_request(f"invalid {name}: must be {'an integer' if rule.integer else 'a number'}")
-        fixed = rule.fixed_value(thinking)
-        if fixed is not None and number != fixed:
-            if config.has_fault("sampling-clamped"):
-                body[name] = int(fixed) if rule.integer else fixed
+        code = logic(rule)
+        fields = code.broken(view)
+        if fields is not None:
+            if rule.param is not None and config.has_fault("sampling-clamped"):
+                _clamp(rule, view)
                 continue
-            raise invalid_request(f"invalid {name}: only {_fmt(fixed)} is allowed for this model")
-        if rule.minimum is not None and rule.maximum is not None and not rule.minimum <= number <= rule.maximum:
-            if config.has_fault("sampling-clamped"):
-                body[name] = min(max(number, rule.minimum), rule.maximum)
-                continue
-            raise invalid_request(
-                f"invalid {name}: must be between {_fmt(rule.minimum)} and {_fmt(rule.maximum)} for this model"
-            )
-
-
-def _thinking_on(body: dict[str, Any], model: ModelInfo) -> bool:
-    thinking = body.get("thinking") if model.family.thinking_fields else None
-    if model.family.thinking_disable_forbidden and isinstance(thinking, dict) and thinking.get("type") == "disabled":
-        raise invalid_request("invalid thinking: only type=enabled is allowed for this model")
-    return model.thinks(thinking)
-
-
-def _check_tool_choice(body: dict[str, Any], thinking: bool) -> None:
-    choice = body.get("tool_choice")
-    if thinking and choice == "required":
-        raise invalid_request("tool_choice 'required' is incompatible with thinking enabled")
-    if thinking and isinstance(choice, dict):
-        raise invalid_request("tool_choice 'specified' is incompatible with thinking enabled")
-    if choice == "required" and not body.get("tools"):
-        raise invalid_request("Invalid request: tool_choice 'required' needs at least one tool")
-
-
-def _media_parts(messages: Any) -> list[tuple[str, str]]:
-    """(kind, url) of every image and video part in the messages."""
-    found: list[tuple[str, str]] = []
-    for message in messages if isinstance(messages, list) else []:
-        content = message.get("content") if isinstance(message, dict) else None
-        for part in content if isinstance(content, list) else []:
-            kind = part.get("type") if isinstance(part, dict) else None
-            if kind not in ("image_url", "video_url"):
-                continue
-            holder = part.get(kind)
-            url = holder.get("url") if isinstance(holder, dict) else holder
-            found.append((kind, url if isinstance(url, str) else ""))
-    return found
-
-
-def _check_media(body: dict[str, Any], model: ModelInfo, files: FileLookup) -> None:
-    """Vision parts only for vision models, in the two supported URL forms (facts §3.4)."""
-    for kind, url in _media_parts(body.get("messages")):
-        medium = "image" if kind == "image_url" else "video"
-        if not (model.image_in if medium == "image" else model.video_in):
-            raise invalid_request(f"Invalid request: {medium} input is not supported by model {model.id}")
-        if url.startswith("ms://"):
-            purpose = files(url.removeprefix("ms://"))
-            if purpose is None:
-                raise invalid_request(f"Invalid request: file {url.removeprefix('ms://')} not found")
-            if purpose != medium:
-                raise invalid_request(f"Invalid request: file {url} was not uploaded with purpose {medium}")
-            continue
-        match = _DATA_URL.match(url)
-        if match is None or match.group(1).lower() != medium:
-            raise invalid_request(f"unsupported {medium} url: {url[:64]}")
+            if config.has_fault("rule-errors-422"):
+                raise ApiError(422, "invalid_request_error", message(rule, fields))
+            raise invalid_request(message(rule, fields))
+        if config.has_fault(f"rule-strict:{rule.id}") and code.touches(view):
+            raise invalid_request(f"Invalid request: {rule.title} (refused by fault rule-strict:{rule.id})")
 
 
 def _check_schema(body: dict[str, Any], model: ModelInfo) -> None:
@@ -146,15 +88,14 @@ def parse_chat_request(body: Any, config: MockConfig, files: FileLookup) -> Chat
         if config.has_fault("unknown-model-400"):
             raise invalid_request(f"Invalid request: unknown model {model_id}")
         raise errors.not_found(errors.MODEL_NOT_FOUND.format(model=model_id))
-    thinking = _thinking_on(body, model)
-    check_sampling(body, model, thinking, config)
-    _check_tool_choice(body, thinking)
-    _check_media(body, model, files)
-    _check_schema(body, model)
-    problems = cross_field_problems(body, model, thinking)
-    if problems:
-        raise invalid_request(problems[0])
-    return _normalise(body, model, thinking, count_prompt(body["messages"], body.get("tools")), max_output_tokens(body))
+    view = ChatView(body, model, thinking_on(body, model), files)
+    enforce_rules(view, config, after_schema=False)
+    if not any(fault.startswith("rule-ignored:") for fault in config.faults):
+        _check_schema(body, model)
+    enforce_rules(view, config, after_schema=True)
+    return _normalise(
+        body, model, view.thinking, count_prompt(body["messages"], body.get("tools")), max_output_tokens(body)
+    )
 
 
 def _normalise(

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from kimi_conformance.rules import load_rules
+from kimi_conformance.rules.probes import probes_for_rule
+
 
 @dataclass(frozen=True, slots=True)
 class Fault:
@@ -19,6 +22,8 @@ class Fault:
     codes: tuple[str, ...] = ()
     benign: bool = False
     """A variation a conformant client must accept: the suite must report nothing for it."""
+    rule: str | None = None
+    """For the per-rule faults (`rule-ignored:<rule>`, `rule-strict:<rule>`), the rule of the table they break."""
 
 
 _CATALOGUE = (
@@ -34,8 +39,9 @@ _CATALOGUE = (
     Fault(
         "sampling-clamped",
         "out-of-range or non-fixed sampling values are silently clamped instead of rejected",
-        ("SCHM002",),
+        ("RULE001",),
     ),
+    Fault("rule-errors-422", "requests breaking a model rule are answered 422 instead of 400", ("RULE003",)),
     Fault("unknown-model-400", "an unknown model is answered 400 instead of 404", ("ERR004",)),
     Fault("model-not-echoed", "responses name the model family, not the requested model id", ("CHAT001", "CHNK001")),
     Fault("n-ignored", "`n` is ignored: always one choice", ("CHAT002",)),
@@ -71,4 +77,24 @@ _CATALOGUE = (
     Fault("benign-gzip", "non-streaming responses gzip-compressed (Content-Encoding: gzip)", benign=True),
 )
 
-FAULTS: dict[str, Fault] = {fault.name: fault for fault in _CATALOGUE}
+
+def _rule_faults() -> list[Fault]:
+    """Two faults per rule of the table: the rule ignored (its invalid probes served), and the rule over-strict
+    (every request touching it refused; only for rules with a valid probe that can show it)."""
+    table = load_rules()
+    faults = []
+    for rule in table.rules.values():
+        faults.append(Fault(f"rule-ignored:{rule.id}", f"not enforced: {rule.title}", ("RULE001",), rule=rule.id))
+        if any(p.accept for m in table.models.values() for p in probes_for_rule(rule, m)):
+            faults.append(
+                Fault(
+                    f"rule-strict:{rule.id}",
+                    f"over-strict: refuses valid uses of: {rule.title}",
+                    ("RULE002",),
+                    rule=rule.id,
+                )
+            )
+    return faults
+
+
+FAULTS: dict[str, Fault] = {fault.name: fault for fault in [*_CATALOGUE, *_rule_faults()]}

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from kimi_conformance.rules.table import Family, ModelInfo, ParamRule, RulesTable, Thinking, load_rules
+from kimi_conformance.rules.table import Family, ModelInfo, ParamRule, Rule, RulesTable, Thinking, load_rules
 
-__all__ = ["Family", "ModelInfo", "ParamRule", "RulesTable", "Thinking", "load_rules"]
+__all__ = ["Family", "ModelInfo", "ParamRule", "Rule", "RulesTable", "Thinking", "load_rules"]

@@ -5,7 +5,9 @@ from __future__ import annotations
 import enum
 import functools
 import json
+import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
@@ -80,6 +82,12 @@ class ModelInfo:
     video_in: bool = False
     batch: bool = False
     inferred: bool = False
+    inferred_rules: tuple[str, ...] = ()
+    """Prefixes of rule ids whose application to this model rests on inference ("*" for every rule)."""
+
+    def infers(self, rule_id: str) -> bool:
+        """Whether applying the rule `rule_id` to this model rests on inference."""
+        return any(prefix == "*" or rule_id.startswith(prefix) for prefix in self.inferred_rules)
 
     @property
     def supports_reasoning(self) -> bool:
@@ -94,15 +102,105 @@ class ModelInfo:
         return not (isinstance(request_thinking, dict) and request_thinking.get("type") == "disabled")
 
 
+_SELECTORS: dict[str, Callable[[ModelInfo], bool]] = {
+    "all": lambda model: True,
+    "several-choices": lambda model: (model.family.params["n"].maximum or 1) > 1,
+    "thinking": lambda model: model.supports_reasoning,
+    "thinking-locked": lambda model: model.family.thinking_disable_forbidden,
+    "thinking-object": lambda model: bool(model.family.thinking_fields),
+    "thinking-effort": lambda model: "effort" in model.family.thinking_fields,
+    "image": lambda model: model.image_in,
+    "video": lambda model: model.video_in,
+    "vision": lambda model: model.image_in or model.video_in,
+    "no-image": lambda model: not model.image_in,
+    "no-video": lambda model: not model.video_in,
+}
+"""What each `applies` value of a rule selects."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One request rule: what it constrains, for which models, the fact it rests on, and the API's error message."""
+
+    id: str
+    title: str
+    applies: str
+    fact: str
+    tags: tuple[str, ...]
+    message: str
+    inferred: bool = False
+    """Rests on inference [I]: findings are warnings, never errors."""
+    after_schema: bool = False
+    """Needs a request already valid against the contract (e.g. counts prompt tokens)."""
+    family: str | None = None
+    """For a sampling rule, the family whose parameter it constrains."""
+    param: ParamRule | None = None
+
+    @property
+    def source(self) -> str:
+        """`facts §3.3 [S][D]`: where the rule comes from."""
+        return self.fact + " " + "".join(f"[{tag}]" for tag in self.tags)
+
+    def applies_to(self, model: ModelInfo) -> bool:
+        if self.family is not None:
+            return model.family.name == self.family
+        return _SELECTORS[self.applies](model)
+
+    def inferred_for(self, model: ModelInfo) -> bool:
+        """Whether a finding of this rule on `model` is a warning (the rule or its application rests on [I])."""
+        return self.inferred or model.infers(self.id)
+
+
 @dataclass(frozen=True, slots=True)
 class RulesTable:
-    """Every model and family, looked up by id."""
+    """Every model, family and request rule, looked up by id."""
 
     models: dict[str, ModelInfo]
     families: dict[str, Family] = field(repr=False)
+    rules: dict[str, Rule] = field(repr=False, default_factory=dict)
 
     def model(self, model_id: str) -> ModelInfo | None:
         return self.models.get(model_id)
+
+    def rule(self, rule_id: str) -> Rule | None:
+        return self.rules.get(rule_id)
+
+    def rules_for(self, model: ModelInfo) -> list[Rule]:
+        """The rules that constrain requests to `model`, in table order (sampling rules first)."""
+        return [rule for rule in self.rules.values() if rule.applies_to(model)]
+
+
+_TAG = re.compile(r"\[(D|S|KVV|O|I)\b")
+
+
+def _sampling_rules(families: dict[str, Family], messages: dict[str, str]) -> list[Rule]:
+    """One rule per family and sampling parameter, citing the family's source."""
+    rules = []
+    for family in families.values():
+        tags = tuple(tag for tag in dict.fromkeys(_TAG.findall(family.source)) if tag != "I")
+        for name, param in family.params.items():
+            kind = "fixed" if param.minimum is None else "range"
+            if kind == "fixed":
+                values = [v for v in (param.fixed, param.fixed_thinking, param.fixed_non_thinking) if v is not None]
+                title = f"{name} is fixed at {' or '.join(f'{v:g}' for v in sorted(values, reverse=True))}"
+                if param.fixed_thinking is not None:
+                    title += " (thinking / non-thinking)"
+            else:
+                title = f"{name} in [{param.minimum:g}, {param.maximum:g}], default {param.default:g}"
+            rules.append(
+                Rule(
+                    id=f"sampling.{family.name}.{name}",
+                    title=title,
+                    applies="all",
+                    fact=family.source.split(" [", 1)[0],
+                    tags=tags + (("I",) if param.inferred and "I" not in tags else ()),
+                    message=messages[f"{kind}_message"],
+                    inferred=param.inferred,
+                    family=family.name,
+                    param=param,
+                )
+            )
+    return rules
 
 
 def _read(name: str) -> str:
@@ -134,6 +232,18 @@ def load_rules() -> RulesTable:
         if entry["id"] in models:
             raise ConfigError(f"model {entry['id']} is listed twice")
         models[entry["id"]] = ModelInfo(
-            **{**entry, "family": families[entry["family"]], "thinking": Thinking(entry["thinking"])}
+            **{
+                **entry,
+                "family": families[entry["family"]],
+                "thinking": Thinking(entry["thinking"]),
+                "inferred_rules": tuple(entry.get("inferred_rules", ())),
+            }
         )
-    return RulesTable(models=models, families=families)
+    rules: dict[str, Rule] = {}
+    for rule in _sampling_rules(families, raw["sampling"]) + [
+        Rule(**{**entry, "tags": tuple(entry["tags"])}) for entry in raw["rules"]
+    ]:
+        if rule.id in rules:
+            raise ConfigError(f"rule {rule.id} is listed twice")
+        rules[rule.id] = rule
+    return RulesTable(models=models, families=families, rules=rules)

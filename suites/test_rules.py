@@ -1,0 +1,111 @@
+"""Model rules, probed at their edges (facts §3): for every model of the target and every rule of the table that
+applies to it, the valid edge is served and the first invalid value on each side is refused with 400
+`invalid_request_error`; fixed parameters accept their value and omission only. Hypothesis then explores each
+sampling parameter inside and outside its range. `kimi-conformance rules --model X` says what a run costs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from kimi_conformance.findings import Finding
+from kimi_conformance.pytest_plugin import target_model_info, target_models
+from kimi_conformance.rules import ParamRule, load_rules
+from kimi_conformance.rules.probes import Probe, ProbeBuilder, companions, probes_for_rule
+from kimi_conformance.rules.request_rules import ChatView, broken_rules, thinking_on
+from kimi_conformance.scenarios import RULE_EXAMPLES, send_probe
+from kimi_conformance.session import ConformanceSession
+from kimi_conformance.settings import Settings
+from kimi_conformance.transport import TargetClient
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """One test per (model of the target, rule that applies to it); sampling exploration per (model, parameter)."""
+    for name, sampling in (("model_rule", False), ("model_param", True)):
+        if name not in metafunc.fixturenames:
+            continue
+        cases = []
+        for target_id in target_models(metafunc.config):
+            model = target_model_info(metafunc.config, target_id)
+            for rule in load_rules().rules_for(model) if model is not None else []:
+                if (rule.param is not None) == sampling or not sampling:
+                    cases.append(pytest.param((target_id, rule.id), id=f"{target_id}-{rule.id}"))
+        metafunc.parametrize(name, cases or [pytest.param(None, marks=pytest.mark.skip(reason="no model"))])
+
+
+def _send_all(client: TargetClient, session: ConformanceSession, probes: list[Probe], test: str) -> list[Finding]:
+    findings = []
+    for probe in probes:
+        findings += session.check(send_probe(client, probe), test)
+    return findings
+
+
+def test_rule_edges(
+    model_rule: tuple[str, str],
+    target_client: TargetClient,
+    conformance_session: ConformanceSession,
+    request: pytest.FixtureRequest,
+) -> None:
+    target_id, rule_id = model_rule
+    model = target_model_info(request.config, target_id)
+    rule = load_rules().rule(rule_id)
+    assert model is not None and rule is not None
+    probes = probes_for_rule(rule, model, target_id)
+    if not probes:
+        pytest.skip(f"{rule_id} has no probe for {target_id}")
+    findings = _send_all(target_client, conformance_session, probes, request.node.nodeid)
+    if findings:
+        pytest.fail("\n\n".join(f.render() for f in findings), pytrace=False)
+
+
+def _values(param: ParamRule, thinking: bool) -> st.SearchStrategy[float]:
+    """Values inside and outside the parameter's range (or around its fixed value)."""
+    fixed = param.fixed_value(thinking)
+    low = fixed if fixed is not None else param.minimum
+    high = fixed if fixed is not None else param.maximum
+    assert low is not None and high is not None
+    if param.integer:
+        return st.integers(int(low) - 3, int(high) + 3).map(float)
+    inside = st.floats(low, high, allow_nan=False).map(lambda v: round(v, 3))
+    around = st.floats(low - 2, high + 2, allow_nan=False).map(lambda v: round(v, 3))
+    return st.one_of(inside, around, st.sampled_from([low, high]))
+
+
+def test_sampling_explored(
+    model_param: tuple[str, str],
+    target_client: TargetClient,
+    conformance_session: ConformanceSession,
+    kimi_settings: Settings,
+    request: pytest.FixtureRequest,
+) -> None:
+    target_id, rule_id = model_param
+    model = target_model_info(request.config, target_id)
+    rule = load_rules().rule(rule_id)
+    assert model is not None and rule is not None and rule.param is not None
+    param = rule.param
+    build = ProbeBuilder(model, target_id)
+    findings: list[Finding] = []
+
+    @settings(
+        max_examples=RULE_EXAMPLES[kimi_settings.profile],
+        phases=[Phase.generate],
+        database=None,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(data=st.data())
+    def explore(data: Any) -> None:
+        off = data.draw(st.sampled_from(build.modes()), label="thinking off")
+        thinking = not off and model.supports_reasoning
+        value = data.draw(_values(param, thinking), label=param.name)
+        body = build.body(off, **{param.name: int(value) if param.integer else value}, **companions(param, model))
+        broken = broken_rules(ChatView(body, model, thinking_on(body, model)))
+        probe = Probe(rule_id, f"{param.name}={value:g}{' (thinking off)' if off else ''}", body, not broken)
+        findings.extend(_send_all(target_client, conformance_session, [probe], request.node.nodeid))
+
+    explore()
+    if findings:
+        pytest.fail("\n\n".join(f.render() for f in findings), pytrace=False)
