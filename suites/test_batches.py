@@ -58,6 +58,8 @@ def test_batch_lifecycle(target_client: TargetClient, verify: Verify, batch_mode
     listed = target_client.request("listBatches", "GET", "/batches")
     listed.related["create"] = created
     verify(listed)
+    _, second = _create(target_client, batch_model, ["probe-3"])  # two batches at least: `limit=1` must cut
+    verify(second)
     paged = target_client.request("listBatches", "GET", "/batches", params={"limit": 1})
     paged.request_json = {"limit": 1}
     verify(paged)

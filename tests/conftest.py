@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import openai
@@ -39,3 +40,32 @@ def sdk(mock_server: MockServer) -> Iterator[openai.OpenAI]:
 def user(text: str) -> list[dict[str, str]]:
     """A one-message conversation."""
     return [{"role": "user", "content": text}]
+
+
+class _SelfTestScore:
+    """Counts the self-test cases (tests/runner/test_selftest.py) as their reports arrive (xdist forwards them)."""
+
+    def __init__(self) -> None:
+        self.outcomes: list[str] = []
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when == "call":
+            self.outcomes += [str(value) for name, value in report.user_properties if name == "selftest"]
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if not self.outcomes:
+            return
+        faults = [o for o in self.outcomes if o.startswith("fault:")]
+        others = [o for o in self.outcomes if not o.startswith("fault:")]
+        caught = sum(o.endswith(":ok") for o in faults)
+        alarms = sum(o.endswith(":bad") for o in others)
+        terminalreporter.write_sep("=", "kimi-conformance self-test")
+        terminalreporter.write_line(
+            f"self-test score: faults caught {caught}/{len(faults)}, false alarms {alarms}/{len(others)} "
+            "(clean mock + benign variations)"
+        )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not hasattr(config, "workerinput"):
+        config.pluginmanager.register(_SelfTestScore(), "kimi-conformance-selftest-score")

@@ -41,6 +41,11 @@ class Redactor:
         }
 
 
+def _not_json(name: str) -> None:
+    """Python's json accepts NaN and Infinity; JSON (RFC 8259) does not, and neither do strict clients."""
+    raise ValueError(f"{name} is not a JSON value (RFC 8259)")
+
+
 @dataclass(slots=True)
 class Exchange:
     """A request, its response (or the transport error instead), ready for checks and reports."""
@@ -84,8 +89,8 @@ class Exchange:
         if not self._parsed_done:
             self._parsed_done = True
             try:
-                self._parsed = json.loads(self.body.decode("utf-8"))
-            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                self._parsed = json.loads(self.body.decode("utf-8"), parse_constant=_not_json)
+            except (UnicodeDecodeError, ValueError) as exc:
                 self._parse_error = str(exc)
         if self._parse_error is not None:
             raise ValueError(self._parse_error)

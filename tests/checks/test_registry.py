@@ -23,6 +23,7 @@ def test_check_is_complete(code: str) -> None:
     assert check.code == code and check.title and check.doc and check.name.islower()
     contract.resolve_pointer(contract.load_contract(), check.spec)
     assert f"## {code}\n" in DOCS.read_text(encoding="utf-8")
+    assert any(code in fault.codes for fault in FAULTS.values()), f"no mock fault triggers {code}"
     for operation in check.operations or ():
         assert operation in contract.operations()
 

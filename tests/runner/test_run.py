@@ -10,26 +10,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from kimi_conformance.mock import MockConfig, serve_in_thread
-from kimi_conformance.mock.faults import FAULTS
 
 ROOT = Path(__file__).resolve().parents[2]
 SUITES = ROOT / "suites"
-SUITE_FOR_PREFIX = {
-    "CHAT": "test_chat.py",
-    "ERR": "test_errors.py",
-    "AUTH": "test_errors.py",
-    "HTTP": "test_errors.py",
-    "SCHM": "test_errors.py",
-    "FILE": "test_files.py",
-    "BTCH": "test_batches.py",
-    "MODL": "test_models.py",
-    "SSE": "test_streaming.py",
-    "CHNK": "test_streaming.py",
-    "RULE": "test_rules.py",
-}
 
 
 def run(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, dict[str, Any], str]:
@@ -56,27 +40,6 @@ def test_the_whole_suite_passes_on_the_conformant_mock(tmp_path: Path) -> None:
     assert {p.name for p in folder.iterdir()} == {"junit.xml", "results.json", "report.md", "report.html"}
     assert "kimi-conformance: ✅ **pass**" in (folder / "report.md").read_text()
     assert "verdict PASS" in output
-
-
-FAULTS_WITH_CODES = sorted(name for name, fault in FAULTS.items() if fault.codes and fault.rule is None)
-"""The catalogue; the per-rule faults are proven in tests/rules/test_rule_faults.py (one mock, no subprocess)."""
-
-
-def test_every_fault_is_either_caught_or_benign() -> None:
-    assert all(bool(fault.codes) != fault.benign for fault in FAULTS.values())
-
-
-@pytest.mark.parametrize("fault", FAULTS_WITH_CODES)
-def test_each_fault_is_reported_with_its_codes(tmp_path: Path, fault: str) -> None:
-    expected = set(FAULTS[fault].codes)
-    suites = sorted({str(SUITES / SUITE_FOR_PREFIX[code.rstrip("0123456789")]) for code in expected})
-    models = ("--model", "kimi-k2-turbo-preview", "--model", "kimi-k2.6")
-    # --strict: a fault whose code is a warning (CHNK009) must fail the run too.
-    args = ("--mock-fault", fault, "--profile", "quick", "--strict", *models, *suites)
-    returncode, results, output = run(tmp_path, *args)
-    assert returncode == 1, output[-3000:]
-    assert expected <= codes(results), f"{fault}: expected {expected}, found {codes(results)}"
-    assert results["verdict"] == "fail"
 
 
 def test_xdist_gives_the_same_findings_as_a_serial_run(tmp_path: Path) -> None:
@@ -138,16 +101,3 @@ def test_an_unreachable_target_is_one_classified_finding(tmp_path: Path) -> None
     assert returncode == 1
     assert [f["code"] for f in results["findings"]] == ["HTTP001"]
     assert "does not answer" in output and "Traceback" not in output
-
-
-BENIGN = sorted(name for name, fault in FAULTS.items() if fault.benign)
-
-
-@pytest.mark.parametrize("variation", BENIGN)
-def test_benign_variations_pass(tmp_path: Path, variation: str) -> None:
-    """CRLF, comment lines, `data:` without a space, tiny writes, other key order, gzip: all conformant."""
-    models = ("--model", "kimi-k2-turbo-preview", "--model", "kimi-k2.6")
-    suites = [str(SUITES / "test_streaming.py"), str(SUITES / "test_chat.py"), str(SUITES / "test_models.py")]
-    returncode, results, output = run(tmp_path, "--mock-fault", variation, "--profile", "quick", *models, *suites)
-    assert returncode == 0, output[-3000:]
-    assert results["findings"] == []

@@ -10,6 +10,7 @@ from kimi_conformance.cli.demo import demo
 from kimi_conformance.cli.mock import mock
 from kimi_conformance.cli.rules import rules
 from kimi_conformance.cli.run import run
+from kimi_conformance.cli.selftest import selftest
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -23,6 +24,7 @@ cli.add_command(checks)
 cli.add_command(rules)
 cli.add_command(mock)
 cli.add_command(demo)
+cli.add_command(selftest)
 
 
 def main() -> None:

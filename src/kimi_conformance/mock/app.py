@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -37,9 +39,24 @@ def _check_body(body: Any, path: str) -> None:
         raise error
 
 
+HANG_SECONDS = 600.0
+"""How long the `hang-on-several-choices` fault keeps a request unanswered (the client gives up first)."""
+
+
+def _faulty_chat(body: Any, config: MockConfig) -> None:
+    """Faults that refuse a valid request before it is read (`partial-mode-rejected`)."""
+    messages = body.get("messages") if isinstance(body, dict) else None
+    last = messages[-1] if isinstance(messages, list) and messages else None
+    if config.has_fault("partial-mode-rejected") and isinstance(last, dict) and last.get("partial") is True:
+        raise invalid_request("Invalid request: partial mode is not supported")
+
+
 async def chat_completions(request: Request, state: MockState) -> Response:
     body = await read_json(request)
+    _faulty_chat(body, state.config)
     chat = parse_chat_request(body, state.config, state.files.purpose_of)
+    if chat.n > 1 and state.config.has_fault("hang-on-several-choices"):
+        await asyncio.sleep(HANG_SECONDS)
     partition = f"{request.state.api_key}\x00{body.get('prompt_cache_key') or ''}"
     cached = state.cache.lookup_and_store(partition, chat.model.id, chat.messages)
     completion = plan_completion(chat, state.config, cached)
@@ -47,7 +64,11 @@ async def chat_completions(request: Request, state: MockState) -> Response:
         headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
         media_type = "application/json" if state.config.has_fault("stream-wrong-content-type") else "text/event-stream"
         return StreamingResponse(sse_body(completion, state.config), media_type=media_type, headers=headers)
-    return JSONResponse(reshape(completion_body(completion), state.config))
+    answer = completion_body(completion)
+    if state.config.has_fault("finish-reason-stop-on-tool-calls"):
+        for choice in answer["choices"]:
+            choice["finish_reason"] = "stop" if choice["finish_reason"] == "tool_calls" else choice["finish_reason"]
+    return JSONResponse(reshape(answer, state.config))
 
 
 async def run_batch_line(state: MockState, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
@@ -73,6 +94,20 @@ async def list_models(request: Request, state: MockState) -> Response:
         }
         for model in load_rules().models.values()
     ]
+    return _models_response(data, state.config)
+
+
+def _models_response(data: list[dict[str, Any]], config: MockConfig) -> Response:
+    """The models list, or one of its faulty variants."""
+    if config.has_fault("models-duplicated"):
+        data.append(dict(data[0]))
+    if config.has_fault("models-unknown-id"):
+        data.append({**data[-1], "id": "kimi-k2-instruct-0905"})
+    if config.has_fault("models-context-length-string"):
+        data[0]["context_length"] = str(data[0]["context_length"])
+    if config.has_fault("models-nan-context"):
+        data[-1]["context_length"] = float("nan")  # what a Python server's json.dumps writes as `NaN`
+        return Response(json.dumps({"object": "list", "data": data}), media_type="application/json")
     return JSONResponse({"object": "list", "data": data})
 
 
@@ -118,15 +153,23 @@ async def estimate_tokens(request: Request, state: MockState) -> Response:
     model = body.get("model") if isinstance(body, dict) else None
     if isinstance(model, str) and load_rules().model(model) is None:
         raise errors.not_found(errors.MODEL_NOT_FOUND.format(model=model))
+    if state.config.has_fault("estimate-accepts-empty") and isinstance(body, dict) and body.get("messages") == []:
+        return JSONResponse({"data": {"total_tokens": 0}})
     _check_body(body, "/v1/tokenizers/estimate-token-count")
-    return JSONResponse({"data": {"total_tokens": count_prompt(body["messages"], body.get("tools"))}})
+    total = count_prompt(body["messages"], body.get("tools"))
+    if state.config.has_fault("estimate-undercounts"):
+        total = max(1, total - 5)
+    return JSONResponse({"data": {"total_tokens": total}})
 
 
 async def balance(request: Request, state: MockState) -> Response:
     voucher, cash = state.config.balance
     available = voucher + cash if cash >= 0 else voucher
     data = {"available_balance": round(available, 5), "voucher_balance": voucher, "cash_balance": cash}
-    return JSONResponse({"code": 0, "data": data, "scode": "0x0", "status": True})
+    answer = {"code": 0, "data": data, "scode": "0x0", "status": True}
+    if state.config.has_fault("content-type-malformed"):
+        return Response(json.dumps(answer), media_type="json")
+    return JSONResponse(answer)
 
 
 async def create_batch(request: Request, state: MockState) -> Response:

@@ -112,9 +112,10 @@ class BatchStore:
     """The batches of one mock instance and the tasks that drive them."""
 
     def __init__(
-        self, files: FileStore, run_line: LineRunner, step_seconds: float, cancel_anytime: bool = False
+        self, files: FileStore, run_line: LineRunner, step_seconds: float, faults: frozenset[str] = frozenset()
     ) -> None:
-        self._cancel_anytime = cancel_anytime
+        self._faults = faults
+        """Named deviations of the mock that live here (see faults.py)."""
         self._files = files
         self._run_line = run_line
         self._step = step_seconds
@@ -134,7 +135,7 @@ class BatchStore:
         batch = Batch(
             id="batch_" + secrets.token_hex(12),
             input_file_id=input_file_id,
-            completion_window=body["completion_window"],
+            completion_window=str(seconds) if "batch-window-rewritten" in self._faults else body["completion_window"],
             created_at=now,
             expires_at=now + seconds,
             metadata=body.get("metadata"),
@@ -158,11 +159,13 @@ class BatchStore:
         if after is not None:
             ids = [b.id for b in ordered]
             ordered = ordered[ids.index(after) + 1 :] if after in ids else []
+        if "batch-list-ignores-limit" in self._faults:
+            return ordered, False
         return ordered[:limit], len(ordered) > limit
 
     def cancel(self, batch_id: str) -> Batch:
         batch = self.get(batch_id)
-        if batch.status not in CANCELLABLE and not self._cancel_anytime:
+        if batch.status not in CANCELLABLE and "batch-cancel-anytime" not in self._faults:
             raise invalid_request(f"Invalid request: batch {batch_id} is {batch.status} and cannot be cancelled")
         batch.status = "cancelling"
         batch.cancelling_at = int(time.time())
@@ -218,6 +221,8 @@ class BatchStore:
         def jsonl(records: list[dict[str, Any]]) -> bytes:
             return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode()
 
+        if "batch-output-drops-last-line" in self._faults:
+            outputs = outputs[:-1]
         if outputs:
             batch.output_file_id = self._files.add(f"{batch.id}_output.jsonl", "batch", jsonl(outputs)).id
         if failures:

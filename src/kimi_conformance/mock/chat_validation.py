@@ -46,8 +46,6 @@ def enforce_rules(view: ChatView, config: MockConfig, *, after_schema: bool) -> 
             if rule.param is not None and config.has_fault("sampling-clamped"):
                 _clamp(rule, view)
                 continue
-            if config.has_fault("rule-errors-422"):
-                raise ApiError(422, "invalid_request_error", message(rule, fields))
             raise invalid_request(message(rule, fields))
         if config.has_fault(f"rule-strict:{rule.id}") and code.touches(view):
             raise invalid_request(f"Invalid request: {rule.title} (refused by fault rule-strict:{rule.id})")

@@ -22,6 +22,8 @@ class Fault:
     codes: tuple[str, ...] = ()
     benign: bool = False
     """A variation a conformant client must accept: the suite must report nothing for it."""
+    suites: tuple[str, ...] = ()
+    """Suite modules that exercise it, when the check codes' own suites do not (see `selftest.py`)."""
     rule: str | None = None
     """For the per-rule faults (`rule-ignored:<rule>`, `rule-strict:<rule>`), the rule of the table they break."""
 
@@ -41,7 +43,59 @@ _CATALOGUE = (
         "out-of-range or non-fixed sampling values are silently clamped instead of rejected",
         ("RULE001",),
     ),
-    Fault("rule-errors-422", "requests breaking a model rule are answered 422 instead of 400", ("RULE003",)),
+    Fault(
+        "client-errors-422",
+        "invalid requests are answered 422 (a web framework's default) instead of 400",
+        ("HTTP003", "RULE003"),
+    ),
+    Fault("error-type-generic", "400 errors carry type `bad_request_error`, not `invalid_request_error`", ("ERR002",)),
+    Fault("errors-as-text-plain", "error envelopes are served as text/plain", ("ERR003", "HTTP004")),
+    Fault(
+        "hang-on-several-choices",
+        "requests with n > 1 are never answered",
+        ("HTTP001",),
+        suites=("test_chat.py",),
+    ),
+    Fault(
+        "stream-cut-mid-body",
+        "the connection drops after two stream events (an upstream timeout)",
+        ("HTTP005",),
+        suites=("test_streaming.py",),
+    ),
+    Fault(
+        "content-type-malformed",
+        "the balance is served with `Content-Type: json`",
+        ("SCHM005", "HTTP004"),
+        suites=("test_contract.py",),
+    ),
+    Fault("finish-reason-stop-on-tool-calls", "tool calls end with finish_reason `stop`", ("CHAT003",)),
+    Fault("estimate-accepts-empty", "estimate-token-count serves `messages: []` (0 tokens)", ("SCHM002",)),
+    Fault("estimate-undercounts", "estimate-token-count answers 5 tokens fewer than the prompt uses", ("CHAT011",)),
+    Fault(
+        "partial-mode-rejected",
+        "partial mode (a trailing partial assistant message) is refused",
+        ("SCHM003",),
+        suites=("test_chat.py",),
+    ),
+    Fault("models-duplicated", "the models list names a model twice", ("MODL001",)),
+    Fault("models-unknown-id", "the models list has an id the contract does not know", ("MODL002",)),
+    Fault(
+        "models-context-length-string",
+        "a model's context_length is a string",
+        ("SCHM001", "MODL001"),
+        suites=("test_models.py",),
+    ),
+    Fault(
+        "models-nan-context",
+        "a model's context_length is `NaN` (not JSON)",
+        ("SCHM004",),
+        suites=("test_models.py",),
+    ),
+    Fault("file-list-lags", "the newest upload is missing from the file list", ("FILE001",)),
+    Fault("file-content-empty", "file content is an extraction document with empty content", ("FILE003",)),
+    Fault("batch-window-rewritten", "a batch echoes completion_window in seconds (`86400`), not as sent", ("BTCH001",)),
+    Fault("batch-list-ignores-limit", "the batch list ignores `limit`", ("BTCH002",)),
+    Fault("batch-output-drops-last-line", "the batch output file misses its last line", ("BTCH004",)),
     Fault("unknown-model-400", "an unknown model is answered 400 instead of 404", ("ERR004",)),
     Fault("model-not-echoed", "responses name the model family, not the requested model id", ("CHAT001", "CHNK001")),
     Fault("n-ignored", "`n` is ignored: always one choice", ("CHAT002",)),

@@ -90,7 +90,8 @@ class FileStore:
         return stored
 
     def list(self) -> list[StoredFile]:
-        return sorted(self._files.values(), key=lambda f: (f.created_at, f.id), reverse=True)
+        listed = sorted(self._files.values(), key=lambda f: (f.created_at, f.id), reverse=True)
+        return listed[1:] if self._config.has_fault("file-list-lags") else listed
 
     def delete(self, file_id: str) -> dict[str, Any]:
         stored = self.get(file_id)
@@ -111,6 +112,8 @@ class FileStore:
         if stored.purpose == "batch":
             return data.decode("utf-8", errors="replace")
         text = data.decode("utf-8", errors="replace") if stored.purpose == "file-extract" else ""
+        if self._config.has_fault("file-content-empty"):
+            text = ""
         file_type = mimetypes.guess_type(stored.filename)[0] or "application/octet-stream"
         document = {"content": text, "file_type": file_type, "filename": stored.filename, "title": "", "type": "file"}
         return json.dumps(document, ensure_ascii=False)

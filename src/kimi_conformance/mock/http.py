@@ -23,13 +23,19 @@ Handler = Callable[[Request, MockState], Awaitable[Response]]
 log = logging.getLogger("kimi_conformance.mock")
 
 
-def error_response(error: ApiError, config: MockConfig) -> JSONResponse:
+def error_response(error: ApiError, config: MockConfig) -> Response:
     """The common envelope `{"error": {"message", "type"}}` (facts §9), or a faulty variant."""
     status, body = error.status, error.envelope()
     if config.has_fault("server-error-for-client-errors") and status == 400:
         status, body = 500, {"error": {"message": error.message, "type": "server_error"}}
+    if config.has_fault("client-errors-422") and status == 400:
+        status = 422
+    if config.has_fault("error-type-generic") and status == 400:
+        body = {"error": {"message": error.message, "type": "bad_request_error"}}
     if config.has_fault("error-envelope-flat"):
         body = {"message": body["error"]["message"]}
+    if config.has_fault("errors-as-text-plain"):
+        return Response(json.dumps(body), status_code=status, headers=error.headers, media_type="text/plain")
     return JSONResponse(body, status_code=status, headers=error.headers)
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import logging
 import socket
 import threading
 import time
@@ -12,8 +14,14 @@ import uvicorn
 
 from kimi_conformance.mock.app import create_app
 from kimi_conformance.mock.config import MockConfig
+from kimi_conformance.mock.sse import StreamCut
 
 STARTUP_TIMEOUT = 15.0
+
+
+def _quiet_stream_cuts(record: logging.LogRecord) -> bool:
+    """Drop uvicorn's traceback for the `stream-cut-mid-body` fault: the cut is the point, not an error."""
+    return not (record.exc_info and isinstance(record.exc_info[1], StreamCut))
 
 
 class MockServer(uvicorn.Server):
@@ -28,11 +36,22 @@ class MockServer(uvicorn.Server):
         self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.socket.bind((host, port))
         self.host, self.port = host, self.socket.getsockname()[1]
-        app = create_app(self.mock_config)
-        super().__init__(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on", ws="none"))
+        self.app = create_app(self.mock_config)
+        super().__init__(
+            uvicorn.Config(
+                self.app, log_level="warning", access_log=False, lifespan="on", ws="none", timeout_graceful_shutdown=2
+            )
+        )
+        logging.getLogger("uvicorn.error").addFilter(_quiet_stream_cuts)
 
     def install_signal_handlers(self) -> None:
         """Signals belong to the thread or program that owns the server."""
+
+    def switch_faults(self, faults: frozenset[str]) -> None:
+        """Switch the running mock to other faults (the self-test's per-rule cases). Request handling reads the
+        new set at once; what is built at start-up (gzip middleware, the batch store) keeps the old one."""
+        state = self.app.state.mock
+        state.config = dataclasses.replace(state.config, faults=faults)
 
     @property
     def base_url(self) -> str:

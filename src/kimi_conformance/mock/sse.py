@@ -14,6 +14,10 @@ from kimi_conformance.mock.variations import frame, reshape, writes
 DONE = b"[DONE]"
 
 
+class StreamCut(Exception):
+    """Raised by the `stream-cut-mid-body` fault: uvicorn then drops the connection mid-body (logged quietly)."""
+
+
 def encode_event(chunk: dict[str, Any], config: MockConfig) -> bytes:
     """One `data: <json>` event, compact JSON, UTF-8 (framed per the benign variations switched on)."""
     data = json.dumps(reshape(chunk, config), ensure_ascii=False, separators=(",", ":")).encode()
@@ -28,6 +32,8 @@ async def sse_body(completion: Completion, config: MockConfig) -> AsyncIterator[
             event = event.replace(b'"content":"', b'"content":"\xff', 1)
         if number == 1 and config.has_fault("stream-non-json-event"):
             event = frame(b"keep-alive", config) + event
+        if number == 2 and config.has_fault("stream-cut-mid-body"):
+            raise StreamCut("the stream-cut-mid-body fault drops the connection")
         for piece in writes(event, config):
             yield piece
         await asyncio.sleep(config.chunk_delay)

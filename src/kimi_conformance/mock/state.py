@@ -15,9 +15,7 @@ class MockState:
     def __init__(self, config: MockConfig, run_line: LineRunner) -> None:
         self.config = config
         self.files = FileStore(config)
-        self.batches = BatchStore(
-            self.files, run_line, config.batch_step_seconds, cancel_anytime=config.has_fault("batch-cancel-anytime")
-        )
+        self.batches = BatchStore(self.files, run_line, config.batch_step_seconds, config.faults)
         self.cache = PromptCache()
         self.limiter = RateLimiter(config.organization, config.rpm, config.max_concurrency)
 
