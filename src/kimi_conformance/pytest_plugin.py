@@ -12,7 +12,7 @@ import secrets
 import shutil
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -161,6 +161,22 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     metafunc.parametrize("target_model", models or [skipped])
 
 
+UNUSABLE_ANSWER = (KeyError, IndexError, TypeError, ValueError, AttributeError)
+"""What suite code raises when it reads an answer that is not what the contract promises (not JSON, no `id`)."""
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
+    """A suite test that trips over an unusable answer of the target fails with one line saying so, not with a
+    traceback into the suite's code (the checks have already recorded what was wrong with the answer)."""
+    try:
+        return (yield)
+    except UNUSABLE_ANSWER as exc:
+        if "target_client" not in getattr(item, "fixturenames", ()):
+            raise
+        pytest.fail(f"target error: the answer was unusable for this test ({type(exc).__name__}: {exc})", pytrace=False)
+
+
 def _context(config: pytest.Config) -> CheckContext:
     return CheckContext(aliases=config.stash[SETTINGS].aliases())
 
@@ -172,18 +188,30 @@ def kimi_settings(pytestconfig: pytest.Config) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def target(kimi_settings: Settings, conformance_session: ConformanceSession) -> Iterator[Target]:
+def target(
+    kimi_settings: Settings, conformance_session: ConformanceSession, request: pytest.FixtureRequest
+) -> Iterator[Target]:
     """The target: the embedded mock on a free loopback port (one per xdist worker) or the given URL.
 
-    A URL target that does not answer at all is recorded once as an HTTP001 finding, and every test then errors
-    at once with that reason (no test waits on a dead target; safe under xdist)."""
+    A URL target that does not answer, or does not finish its answer (silence, a body without end, a reset, a
+    body over the size limit), is recorded once as an HTTP001 or HTTP005 finding; the first test fails with that
+    reason and the run stops there (no test waits on a dead target; the report is still written)."""
     with open_target(kimi_settings) as opened:
         if not kimi_settings.is_mock:
-            with TargetClient(opened.base_url, opened.api_key, timeout=kimi_settings.request_timeout) as client:
+            with TargetClient(
+                opened.base_url,
+                opened.api_key,
+                timeout=kimi_settings.request_timeout,
+                stream_timeout=kimi_settings.stream_timeout,
+                stream_idle_timeout=kimi_settings.stream_idle_timeout,
+            ) as client:
                 probe = client.request("listModels", "GET", "/models")
-            if probe.transport_error is not None:
-                conformance_session.check(probe, "target reachability", {"HTTP001"})
-                pytest.fail(f"the target {opened.label} does not answer ({probe.transport_error})", pytrace=False)
+            problem = probe.transport_error or probe.stream_error
+            if problem is not None:
+                conformance_session.check(probe, "target reachability", {"HTTP001", "HTTP005"})
+                reason = f"the target {opened.label} does not answer usably: {problem}"
+                request.session.shouldfail = reason
+                pytest.fail(reason, pytrace=False)
         yield opened
 
 

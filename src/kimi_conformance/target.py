@@ -6,12 +6,11 @@ import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import httpx
-
 from kimi_conformance.errors import ConfigError
 from kimi_conformance.mock import DEFAULT_API_KEY, MockConfig, serve_in_thread
 from kimi_conformance.rules import load_rules
 from kimi_conformance.settings import Settings
+from kimi_conformance.transport import TargetClient
 
 MOCK_BATCH_STEP = 0.05
 """Seconds per batch status on the embedded mock, so batch scenarios finish quickly."""
@@ -47,11 +46,17 @@ def resolve_models(settings: Settings) -> list[str]:
     if settings.is_mock:
         return list(load_rules().models)
     aliases = settings.aliases()
-    key = settings.api_key()
-    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    with TargetClient(
+        settings.target,
+        settings.api_key(),
+        timeout=settings.request_timeout,
+        stream_timeout=settings.stream_timeout,
+        stream_idle_timeout=settings.stream_idle_timeout,
+    ) as client:
+        exchange = client.request("listModels", "GET", "/models")
     try:
-        response = httpx.get(settings.target.rstrip("/") + "/models", headers=headers, timeout=settings.request_timeout)
-        listed = [m.get("id") for m in response.json().get("data", []) if isinstance(m, dict)]
-    except (httpx.HTTPError, ValueError, AttributeError):
-        return []
+        data = exchange.json().get("data", []) if exchange.status == 200 and exchange.stream_error is None else []
+        listed = [m.get("id") for m in data if isinstance(m, dict)]
+    except (ValueError, AttributeError, TypeError):
+        return []  # a target whose model list is unusable: the suites' findings say why
     return [m for m in listed if isinstance(m, str) and load_rules().model(aliases.get(m, m)) is not None]

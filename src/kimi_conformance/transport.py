@@ -34,8 +34,8 @@ class TargetClient:
         self.api_key = api_key
         self.redactor = Redactor(frozenset({api_key}) if api_key else frozenset())
         self.stream_timeout = stream_timeout
-        idle = stream_idle_timeout if stream_idle_timeout is not None else timeout
-        self._client = httpx.Client(timeout=httpx.Timeout(timeout, read=idle), follow_redirects=False)
+        self.idle_timeout = stream_idle_timeout if stream_idle_timeout is not None else timeout
+        self._client = httpx.Client(timeout=httpx.Timeout(timeout), follow_redirects=False)
 
     def close(self) -> None:
         self._client.close()
@@ -83,6 +83,9 @@ class TargetClient:
         started = time.monotonic()
         try:
             response = self._client.send(request, stream=True)
+            # Headers came within `timeout`; from here on the idle timeout bounds each read of the body. httpcore
+            # reads this dict (the same object) when the body's first read starts.
+            request.extensions.setdefault("timeout", {})["read"] = self.idle_timeout
             try:
                 exchange.status = response.status_code
                 exchange.response_headers = {k.lower(): v for k, v in response.headers.items()}

@@ -6,12 +6,15 @@ import json
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
+import pytest
 from click.testing import CliRunner
 
 from kimi_conformance import __version__
 from kimi_conformance.cli import cli
+from kimi_conformance.cli.run import _suite_module, suites_path
 from kimi_conformance.mock import DEFAULT_API_KEY
 from kimi_conformance.mock.faults import FAULTS
 
@@ -93,3 +96,19 @@ def test_rules_table_json_and_one_model() -> None:
     assert {"label": "temperature=0.6 (thinking off)", "accept": True} in temperature["probes"]
     unknown = runner.invoke(cli, ["rules", "--model", "gpt-4"])
     assert unknown.exit_code == 2 and "unknown model 'gpt-4'" in unknown.output
+
+
+def test_selftest_command_scores_the_chosen_faults() -> None:
+    result = CliRunner().invoke(cli, ["selftest", "--fault", "stop-ignored", "--fault", "rule-ignored:stop.max-bytes"])
+    assert result.exit_code == 0, result.output
+    assert "caught      stop-ignored" in result.output
+    assert "self-test score: faults caught 2/2, false alarms 0/0" in result.output
+    unknown = CliRunner().invoke(cli, ["selftest", "--fault", "no-such-fault"])
+    assert unknown.exit_code == 2 and "unknown fault(s): no-such-fault" in unknown.output
+
+
+def test_run_finds_a_suite_module_by_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert _suite_module("test_rules.py") == str(suites_path() / "test_rules.py")
+    assert _suite_module("test_chat.py::test_partial_mode").endswith("test_chat.py::test_partial_mode")
+    assert _suite_module("-k") == "-k" and _suite_module("no_such_module.py") == "no_such_module.py"

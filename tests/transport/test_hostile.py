@@ -1,13 +1,20 @@
-"""Badly behaved targets, served by raw asyncio on loopback: every case ends within its timeout as a classified
-finding (HTTP001 no answer, HTTP005 body cut short), never a hang or an exception."""
+"""Badly behaved targets, served by raw asyncio on loopback (a framework would be too polite): every case ends
+within its timeout as a classified finding, never a hang or a traceback — one request at a time through the
+transport, and whole runs of `kimi-conformance run` whose report must still be written."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import os
+import re
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -33,7 +40,7 @@ def raw_server(handler: Handler) -> Iterator[str]:
     async def serve() -> None:
         async def guarded(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             writers.append(writer)
-            with contextlib.suppress(Exception):
+            with contextlib.suppress(Exception, asyncio.CancelledError):
                 await reader.readuntil(b"\r\n\r\n")
                 await handler(reader, writer)
             writer.close()
@@ -110,3 +117,96 @@ def test_hostile_target_is_a_finding_within_its_timeout(handler: Handler, code: 
     found = {o.code for o in outcomes if o.finding is not None}
     assert code in found, (found, exchange.transport_error, exchange.stream_error)
     assert elapsed < limit
+
+
+JSON_HEAD = "HTTP/1.1 {status}\r\ncontent-type: {kind}\r\ncontent-length: {length}\r\nconnection: close\r\n\r\n"
+
+
+def answer(status: str, kind: str, body: bytes, length: int | None = None) -> bytes:
+    head = JSON_HEAD.format(status=status, kind=kind, length=len(body) if length is None else length)
+    return head.encode() + body
+
+
+async def headers_then_stall(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    writer.write(answer("200 OK", "application/json", b"", length=100))
+    await writer.drain()
+    await asyncio.sleep(30)
+
+
+async def body_of_50_mb(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    size = 50 * 1024 * 1024
+    writer.write(answer("200 OK", "application/json", b"", length=size))
+    piece = b"[" + b"0," * (512 * 1024 - 1)
+    for _ in range(size // len(piece)):
+        writer.write(piece)
+        await writer.drain()
+
+
+async def invalid_utf8(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    writer.write(answer("200 OK", "application/json", b'{"object":"list","data":[{"id":"\xff\xfe"}]}'))
+    await writer.drain()
+
+
+async def html_502(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    page = b"<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>"
+    writer.write(answer("502 Bad Gateway", "text/html", page))
+    await writer.drain()
+
+
+async def not_json(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    writer.write(answer("200 OK", "application/json", b"OK"))
+    await writer.drain()
+
+
+async def short_of_its_content_length(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    writer.write(answer("200 OK", "application/json", b'{"object": "list", "da', length=1000))
+    await writer.drain()
+
+
+HOSTILE_RUNS = [
+    (silent, "HTTP001"),
+    (headers_then_stall, "HTTP005"),
+    (endless, "HTTP005"),
+    (body_of_50_mb, "HTTP005"),
+    (invalid_utf8, "SCHM004"),
+    (reset_mid_stream, "HTTP005"),
+    (html_502, "HTTP002"),
+    (not_json, "SCHM004"),
+    (short_of_its_content_length, "HTTP005"),
+]
+RUN_TIMEOUTS = ("--request-timeout", "2", "--stream-timeout", "4", "--stream-idle-timeout", "1")
+
+
+@pytest.mark.parametrize(("handler", "code"), HOSTILE_RUNS, ids=[h.__name__ for h, _ in HOSTILE_RUNS])
+def test_a_run_against_a_hostile_target_ends_with_a_classified_finding(
+    handler: Handler, code: str, tmp_path: Path
+) -> None:
+    with raw_server(handler) as base_url:
+        command = [
+            sys.executable,
+            "-m",
+            "kimi_conformance",
+            "run",
+            "--target",
+            base_url,
+            "--api-key-env",
+            "HOSTILE_KEY",
+        ]
+        command += ["--model", "kimi-k2-turbo-preview", "--profile", "quick", *RUN_TIMEOUTS, "--report-dir", "reports"]
+        started = time.monotonic()
+        done = subprocess.run(
+            command,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "HOSTILE_KEY": "sk-x"},
+        )
+        elapsed = time.monotonic() - started
+    output = done.stdout + done.stderr
+    assert done.returncode == 1, output[-3000:]
+    results = json.loads((tmp_path / "reports" / "latest" / "results.json").read_text("utf-8"))
+    found = {finding["code"] for finding in results["findings"]}
+    assert results["verdict"] == "fail" and code in found, (found, output[-2000:])
+    assert "Traceback" not in output and not re.search(r"\.py:\d+: \w", output), output[-3000:]  # no traceback
+    assert elapsed < 60, f"{handler.__name__}: {elapsed:.0f} s"

@@ -20,6 +20,15 @@ def suites_path() -> Path:
     return Path(__file__).resolve().parents[3] / "suites"
 
 
+def _suite_module(arg: str) -> str:
+    """`test_rules.py[::node]` → the packaged suite module, when no such file exists where the user stands."""
+    name, _, node = arg.partition("::")
+    packaged = suites_path() / name
+    if arg.startswith("-") or Path(name).exists() or "/" in name or not packaged.is_file():
+        return arg
+    return str(packaged) + (f"::{node}" if node else "")
+
+
 @click.command(context_settings={"ignore_unknown_options": True})
 @click.option("--target", help="`mock` (default: the embedded reference mock) or an SDK-style base URL.")
 @click.option("--api-key-env", metavar="NAME", help="Environment variable holding the key (default MOONSHOT_API_KEY).")
@@ -53,7 +62,9 @@ def run(
     workers: str | None,
     pytest_args: tuple[str, ...],
 ) -> None:
-    """Check a target against the contract (default: the embedded mock). Extra arguments go to pytest."""
+    """Check a target against the contract (default: the embedded mock). Extra arguments go to pytest; a suite
+    module may be named alone (`test_rules.py`, `test_chat.py::test_partial_mode`)."""
+    pytest_args = tuple(_suite_module(arg) for arg in pytest_args)
     # The whole suite, unless the extra arguments name test files or nodes of their own.
     names_tests = any(Path(arg.split("::")[0]).exists() for arg in pytest_args if not arg.startswith("-"))
     # `-o addopts=`: the suite runs the same whatever pytest options the current project sets for its own tests.
