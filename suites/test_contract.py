@@ -11,11 +11,14 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 
 from kimi_conformance import contract
+from kimi_conformance.errors import KimiConformanceError
 from kimi_conformance.exchange import Exchange, Redactor
 from kimi_conformance.findings import Finding
+from kimi_conformance.pytest_plugin import run_guard
 from kimi_conformance.schemathesis_bridge import (
     PROFILES,
     attribute_failures,
+    call_case,
     exchange_for,
     load_schema,
     unanswered_exchange,
@@ -67,6 +70,7 @@ def test_operation(
     sent = 0
 
     profile = PROFILES[kimi_settings.profile]
+    guard = run_guard(request.config)
 
     @settings(
         max_examples=profile.max_examples,
@@ -82,7 +86,9 @@ def test_operation(
         if unanswered:
             return  # the target stopped answering: one finding is enough, do not hammer it
         try:
-            response = case.call(timeout=kimi_settings.request_timeout)
+            response = call_case(case, kimi_settings.request_timeout, guard)
+        except KimiConformanceError:
+            raise  # the budget or the quota stops the run (the plugin says so)
         except Exception as error:  # connection refused, reset, timeout: a finding (HTTP001), not a crash
             unanswered.append(unanswered_exchange(case, error, redactor))
             findings.extend(conformance_session.check(unanswered[0], request.node.nodeid))

@@ -8,6 +8,7 @@ outcomes to `reports/<run-id>/parts/`, and the controller merges them into the r
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import shutil
 import time
@@ -18,10 +19,12 @@ from typing import Any
 
 import pytest
 
+from kimi_conformance.budget import BudgetReached, Guard, QuotaExceeded, Spending
 from kimi_conformance.checks import CHECKS, CheckContext, Outcome, select
 from kimi_conformance.errors import KimiConformanceError
 from kimi_conformance.exchange import Exchange
 from kimi_conformance.mock import MockConfig
+from kimi_conformance.pricing import load_prices
 from kimi_conformance.report import RunResult, write_reports
 from kimi_conformance.rules import ModelInfo
 from kimi_conformance.session import ConformanceSession
@@ -35,6 +38,9 @@ STARTED = pytest.StashKey[float]()
 SESSION = pytest.StashKey[ConformanceSession]()
 TEST_COUNTS = pytest.StashKey[Counter[str]]()
 MODELS = pytest.StashKey[list[str]]()
+GUARD = pytest.StashKey[Guard]()
+COLLECTED = pytest.StashKey[list[str]]()
+REPORTED = pytest.StashKey[set[str]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -68,6 +74,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="Warnings fail the run too (`kimi-conformance run --strict`)",
     )
     group.addoption("--report-dir", default=None, help="Where runs write reports (default: reports)")
+    group.addoption("--max-requests", type=int, default=None, help="Stop cleanly after this many requests")
+    group.addoption("--max-tokens", type=int, default=None, help="Stop cleanly before spending more tokens (usage)")
+    group.addoption("--rpm", type=float, default=None, help="At most this many requests per minute")
+    group.addoption("--concurrency", type=int, default=None, help="At most this many requests in flight (caps -n)")
+    group.addoption("--max-retries", type=int, default=None, help="Retries of a rate-limited (429) answer (default 3)")
+    group.addoption("--price-table", default=None, metavar="FILE", help="USD per 1M tokens per model (TOML)")
     group.addoption(
         "--mock-fault",
         action="append",
@@ -94,6 +106,12 @@ def _settings(config: pytest.Config) -> Settings:
             "stream_idle_timeout",
             "report_dir",
             "mock_faults",
+            "max_requests",
+            "max_tokens",
+            "rpm",
+            "concurrency",
+            "max_retries",
+            "price_table",
         )
     }
     options["strict"] = config.getoption("kimi_strict")
@@ -102,6 +120,59 @@ def _settings(config: pytest.Config) -> Settings:
 
 def _is_worker(config: pytest.Config) -> bool:
     return hasattr(config, "workerinput")
+
+
+def _worker_count(config: pytest.Config) -> int:
+    """How many processes send requests: the xdist workers, or this one."""
+    if _is_worker(config):
+        return int(config.workerinput.get("workercount", 1))  # type: ignore[attr-defined]
+    numprocesses = config.getoption("numprocesses", None) if config.pluginmanager.hasplugin("xdist") else None
+    if isinstance(numprocesses, int) and numprocesses > 0:
+        return numprocesses
+    return os.cpu_count() or 1 if numprocesses == "auto" else 1
+
+
+def _guard(settings: Settings, workers: int) -> Guard:
+    """This process's share of the run's budget and rate."""
+
+    def share(total: int | None) -> int | None:
+        return None if total is None else max(1, total // workers)
+
+    return Guard(
+        max_requests=share(settings.max_requests),
+        max_tokens=share(settings.max_tokens),
+        rpm=settings.rpm / workers if settings.rpm else None,
+        max_retries=settings.max_retries,
+        prices=load_prices(settings.price_table),
+    )
+
+
+def run_guard(config: pytest.Config) -> Guard:
+    """The budget, pace and retry policy of this process (suites that send requests themselves use it)."""
+    return config.stash[GUARD]
+
+
+def _stop_early(item: pytest.Item, exc: BudgetReached | QuotaExceeded) -> None:
+    """Stop the run where it is: the budget is spent (the test is not run) or the account is out of quota (the
+    test fails, and so does the run: nothing more can be judged)."""
+    guard = item.config.stash[GUARD]
+    guard.reached = guard.reached or str(exc)
+    guard.quota_exceeded = guard.quota_exceeded or isinstance(exc, QuotaExceeded)
+    item.session.shouldstop = str(exc)
+    if isinstance(exc, BudgetReached):
+        pytest.skip(f"not run: {exc}")
+    pytest.fail(f"stopped: {exc}", pytrace=False)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Generator[None, object, object]:
+    stop: BudgetReached | QuotaExceeded
+    try:
+        return (yield)
+    except (BudgetReached, QuotaExceeded) as exc:
+        stop = exc
+    _stop_early(item, stop)
+    return None
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -115,13 +186,25 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from exc
     if not settings.is_mock and settings.api_key() is None:
         raise pytest.UsageError(f"--target {settings.target} needs an API key in ${settings.api_key_env}")
+    workers = _worker_count(config)
+    if settings.concurrency is not None and workers > settings.concurrency:
+        raise pytest.UsageError(
+            f"--concurrency {settings.concurrency} allows {settings.concurrency} xdist worker(s) at most, not {workers}"
+        )
+    try:
+        config.stash[GUARD] = _guard(settings, workers)
+    except KimiConformanceError as exc:
+        raise pytest.UsageError(str(exc)) from exc
+    config.stash[COLLECTED] = []
+    config.stash[REPORTED] = set()
     if _is_worker(config):
         config.stash[RUN_ID] = config.workerinput["kimi_run_id"]  # type: ignore[attr-defined]
     else:
         config.stash[RUN_ID] = time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
     config.stash[STARTED] = time.time()
     config.stash[TEST_COUNTS] = Counter()
-    config.pluginmanager.register(_TestCounter(config.stash[TEST_COUNTS]), "kimi-conformance-counter")
+    counter = _TestCounter(config.stash[TEST_COUNTS], config.stash[COLLECTED], config.stash[REPORTED])
+    config.pluginmanager.register(counter, "kimi-conformance-counter")
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(_XdistHooks(config), "kimi-conformance-xdist")
 
@@ -134,6 +217,10 @@ class _XdistHooks:
 
     def pytest_configure_node(self, node: Any) -> None:
         node.workerinput["kimi_run_id"] = self.config.stash[RUN_ID]
+
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        if not self.config.stash[COLLECTED]:
+            self.config.stash[COLLECTED][:] = list(ids)
 
 
 def target_models(config: pytest.Config) -> list[str]:
@@ -169,12 +256,19 @@ UNUSABLE_ANSWER = (KeyError, IndexError, TypeError, ValueError, AttributeError)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
     """A suite test that trips over an unusable answer of the target fails with one line saying so, not with a
     traceback into the suite's code (the checks have already recorded what was wrong with the answer)."""
+    stop: BudgetReached | QuotaExceeded | str
     try:
         return (yield)
+    except (BudgetReached, QuotaExceeded) as exc:
+        stop = exc
     except UNUSABLE_ANSWER as exc:
         if "target_client" not in getattr(item, "fixturenames", ()):
             raise
-        pytest.fail(f"target error: the answer was unusable for this test ({type(exc).__name__}: {exc})", pytrace=False)
+        stop = f"target error: the answer was unusable for this test ({type(exc).__name__}: {exc})"
+    if isinstance(stop, str):  # outside the `except`: no "during handling of the above exception"
+        pytest.fail(stop, pytrace=False)
+    _stop_early(item, stop)
+    return None
 
 
 def _context(config: pytest.Config) -> CheckContext:
@@ -204,6 +298,7 @@ def target(
                 timeout=kimi_settings.request_timeout,
                 stream_timeout=kimi_settings.stream_timeout,
                 stream_idle_timeout=kimi_settings.stream_idle_timeout,
+                guard=request.config.stash[GUARD],
             ) as client:
                 probe = client.request("listModels", "GET", "/models")
             problem = probe.transport_error or probe.stream_error
@@ -216,14 +311,15 @@ def target(
 
 
 @pytest.fixture(scope="session")
-def target_client(target: Target, kimi_settings: Settings) -> Iterator[TargetClient]:
-    """An HTTP client of the target; every request becomes an `Exchange`."""
+def target_client(target: Target, kimi_settings: Settings, pytestconfig: pytest.Config) -> Iterator[TargetClient]:
+    """An HTTP client of the target within the run's budget and pace; every request becomes an `Exchange`."""
     with TargetClient(
         target.base_url,
         target.api_key,
         timeout=kimi_settings.request_timeout,
         stream_timeout=kimi_settings.stream_timeout,
         stream_idle_timeout=kimi_settings.stream_idle_timeout,
+        guard=pytestconfig.stash[GUARD],
     ) as client:
         yield client
 
@@ -257,14 +353,21 @@ def verify(conformance_session: ConformanceSession, request: pytest.FixtureReque
 
 
 class _TestCounter:
-    """Counts test outcomes (xdist forwards workers' reports to the controller)."""
+    """Counts test outcomes and remembers which tests ran (xdist forwards workers' reports to the controller)."""
 
-    def __init__(self, counts: Counter[str]) -> None:
+    def __init__(self, counts: Counter[str], collected: list[str], reported: set[str]) -> None:
         self.counts = counts
+        self.collected = collected
+        self.reported = reported
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        self.collected[:] = [item.nodeid for item in items]
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
             self.counts[report.outcome] += 1
+            if not (report.skipped and "not run: " in str(report.longrepr)):
+                self.reported.add(report.nodeid)
 
 
 def _report_root(config: pytest.Config) -> Path:
@@ -280,19 +383,29 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
     recorded = config.stash.get(SESSION, None)
     outcomes = list(recorded.outcomes) if recorded else []
+    guard = config.stash[GUARD]
     if _is_worker(config):
+        parts = _parts_dir(config)
+        parts.mkdir(parents=True, exist_ok=True)
+        worker = config.workerinput["workerid"]  # type: ignore[attr-defined]
+        spent = {"spending": guard.spent.as_json(), "reached": guard.reached, "quota": guard.quota_exceeded}
+        (parts / f"{worker}.spending.json").write_text(json.dumps(spent), "utf-8")
         if outcomes:
-            parts = _parts_dir(config)
-            parts.mkdir(parents=True, exist_ok=True)
-            worker = config.workerinput["workerid"]  # type: ignore[attr-defined]
             (parts / f"{worker}.json").write_text(json.dumps([o.as_json() for o in outcomes]), "utf-8")
         return
+    spending, reached, quota = Spending(), guard.reached, guard.quota_exceeded
+    spending.add(guard.spent.as_json())
     parts = _parts_dir(config)
     if parts.is_dir():
-        for part in sorted(parts.glob("*.json")):
+        for part in sorted(parts.glob("*.spending.json")):
+            data = json.loads(part.read_text("utf-8"))
+            spending.add(data["spending"])
+            reached = reached or data["reached"]
+            quota = quota or data["quota"]
+        for part in sorted(parts.glob("gw*[0-9].json")):
             outcomes += [Outcome.from_json(item) for item in json.loads(part.read_text("utf-8"))]
         shutil.rmtree(parts)
-    if not outcomes:
+    if not outcomes and not reached:
         return
     settings = config.stash[SETTINGS]
     result = RunResult(
@@ -312,8 +425,15 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         finished_at=time.time(),
         strict=settings.strict,
         tests=dict(config.stash[TEST_COUNTS].items()),
+        spending=spending.as_json(),
+        budget_reached=reached,
+        not_run=[test for test in config.stash[COLLECTED] if test not in config.stash[REPORTED]] if reached else [],
     )
     folder = write_reports(result, _report_root(config))
+    if result.failing or quota:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    elif reached:
+        session.exitstatus = pytest.ExitCode.INTERRUPTED  # incomplete: the budget stopped the run
     config.stash[_RESULT] = (result, folder)
 
 
@@ -335,6 +455,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
                 f"{summary.code:8} {title} ({'/'.join(severities)}): {len(summary.findings)} finding(s)"
             )
     findings = data["summary"]["findings"]
+    if result.spending:
+        terminalreporter.write_line(f"spent: {result.spending_line()}")
     terminalreporter.write_line(
         f"verdict {data['verdict'].upper()}: {data['summary']['outcomes']} check outcomes, "
         f"{findings['error']} error / {findings['warning']} warning / {findings['info']} info findings; "

@@ -12,6 +12,7 @@ from hypothesis import Phase
 from schemathesis import GenerationMode
 from schemathesis.config import SchemathesisConfig
 
+from kimi_conformance.budget import Guard
 from kimi_conformance.contract import contract_path, load_contract
 from kimi_conformance.exchange import Exchange, Redactor
 from kimi_conformance.rules import load_rules
@@ -117,7 +118,8 @@ def cap_generated_tokens(ctx: Any, body: Any) -> Any:
     """Keep generated chat requests cheap: at most SMALL_MAX_TOKENS of output."""
     if _operation_path(ctx) == "/v1/chat/completions" and isinstance(body, dict):
         for key in ("max_completion_tokens", "max_tokens"):
-            if isinstance(body.get(key), int) and not isinstance(body.get(key), bool) and body[key] > SMALL_MAX_TOKENS:
+            value = body.get(key)  # 3138.0 is an integer to JSON Schema, and to the API
+            if isinstance(value, int | float) and not isinstance(value, bool) and value > SMALL_MAX_TOKENS:
                 body[key] = SMALL_MAX_TOKENS
     return body
 
@@ -158,6 +160,27 @@ def _to_target_ids(aliases: dict[str, str]) -> Any:
         return body
 
     return rename
+
+
+def call_case(case: Any, timeout: float, guard: Guard | None) -> Any:
+    """`case.call()` within the run's budget and pace, retrying a 429 as the guard says (it may raise
+    BudgetReached or QuotaExceeded; transport errors propagate as schemathesis raises them)."""
+    attempt = 0
+    while True:
+        body = case.body if isinstance(case.body, dict) else None
+        if guard is not None:
+            guard.admit(body)
+        response = case.call(timeout=timeout)
+        if guard is None:
+            return response
+        headers = {k.lower(): v[0] if isinstance(v, list) else v for k, v in response.headers.items()}
+        content_type = headers.get("content-type", "").split(";")[0].strip().lower()
+        guard.record(body.get("model") if body else None, content_type, response.content or b"")
+        wait = guard.retry_after(attempt, response.status_code, headers, response.content or b"")
+        if wait is None:
+            return response
+        guard.sleep(wait)
+        attempt += 1
 
 
 def exchange_for(case: Any, response: Any, redactor: Redactor) -> Exchange:

@@ -40,6 +40,18 @@ class Settings:
     strict: bool = False
     report_dir: str = "reports"
     mock_faults: tuple[str, ...] = field(default=())
+    max_requests: int | None = None
+    """Requests the run may send in all (split between xdist workers); None: no limit."""
+    max_tokens: int | None = None
+    """Tokens (prompt + completion, from usage) the run may spend; None: no limit."""
+    rpm: float | None = None
+    """Requests per minute the run may send (split between workers); None: as fast as answers come."""
+    concurrency: int | None = None
+    """Requests in flight at once: each xdist worker sends one at a time, so this caps `-n`."""
+    max_retries: int = 3
+    """Retries of a 429 (rate limit) answer, waiting `Retry-After` or a jittered backoff; quota 429s never."""
+    price_table: str | None = None
+    """A TOML price table (USD per 1M tokens) instead of the packaged one."""
 
     def __post_init__(self) -> None:
         if self.profile not in PROFILES:
@@ -50,6 +62,12 @@ class Settings:
             raise ConfigError(
                 f"target must be `mock` or an http(s) base URL such as https://api.moonshot.ai/v1, not {self.target!r}"
             )
+        for name in ("max_requests", "max_tokens", "rpm", "concurrency"):
+            value = getattr(self, name)
+            if value is not None and value <= 0:
+                raise ConfigError(f"{name.replace('_', '-')} must be positive, not {value}")
+        if self.max_retries < 0:
+            raise ConfigError("max-retries cannot be negative")
         if self.mock_faults and self.target != "mock":
             raise ConfigError("mock faults only apply to `--target mock`")
         self.aliases()  # validate the pairs

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 
+from kimi_conformance.budget import Guard
 from kimi_conformance.exchange import Exchange, Redactor
 
 DEFAULT_TIMEOUT = 30.0
@@ -27,12 +28,15 @@ class TargetClient:
         timeout: float = DEFAULT_TIMEOUT,
         stream_timeout: float = DEFAULT_STREAM_TIMEOUT,
         stream_idle_timeout: float | None = None,
+        guard: Guard | None = None,
     ) -> None:
         """`timeout`: connect and first byte; `stream_idle_timeout`: silence allowed between two reads of the body
         (default `timeout`); `stream_timeout`: the whole body, however busy the target keeps it."""
         self.base_url = base_url.rstrip("/")
         self.api_key = api_key
         self.redactor = Redactor(frozenset({api_key}) if api_key else frozenset())
+        self.guard = guard
+        """Budget, pace and retries of live runs; None sends every request once, at once."""
         self.stream_timeout = stream_timeout
         self.idle_timeout = stream_idle_timeout if stream_idle_timeout is not None else timeout
         self._client = httpx.Client(timeout=httpx.Timeout(timeout), follow_redirects=False)
@@ -63,7 +67,38 @@ class TargetClient:
         headers: dict[str, str] | None = None,
         authenticate: bool = True,
     ) -> Exchange:
-        """Send one request; never raises for HTTP or transport trouble (it is in the exchange)."""
+        """Send one request; never raises for HTTP or transport trouble (it is in the exchange). With a guard, it
+        waits its turn, may raise BudgetReached or QuotaExceeded, and retries a 429 as the guard says."""
+        attempt = 0
+        while True:
+            if self.guard is not None:
+                self.guard.admit(json_body)
+            exchange = self._send_once(
+                operation, method, path, json_body, content, files, data, params, headers, authenticate
+            )
+            if self.guard is None:
+                return exchange
+            model = json_body.get("model") if isinstance(json_body, dict) else None
+            self.guard.record(model, exchange.content_type, exchange.body)
+            wait = self.guard.retry_after(attempt, exchange.status, exchange.response_headers, exchange.body)
+            if wait is None:
+                return exchange
+            self.guard.sleep(wait)
+            attempt += 1
+
+    def _send_once(
+        self,
+        operation: str,
+        method: str,
+        path: str,
+        json_body: Any,
+        content: bytes | None,
+        files: dict[str, Any] | None,
+        data: dict[str, str] | None,
+        params: dict[str, Any] | None,
+        headers: dict[str, str] | None,
+        authenticate: bool,
+    ) -> Exchange:
         sent_headers = {**(self.auth_headers() if authenticate else {}), **(headers or {})}
         if json_body is not None:
             content = json.dumps(json_body, ensure_ascii=False).encode()

@@ -20,6 +20,12 @@ SCHEMAS: list[dict[str, Any]] = [
     {"type": "object", "properties": {"x": {"type": "number", "minimum": -1.5, "maximum": 1.5}}, "required": ["x"]},
     {"type": "object", "properties": {"unit": {"type": "string", "enum": ["c", "f"]}}, "required": ["unit"]},
     {"type": "object", "properties": {"tags": {"type": "array", "items": {"type": "string"}, "minItems": 2}}},
+    {  # counts written as floats are integers to JSON Schema (found by schemathesis: minItems 108.0)
+        "type": "object",
+        "properties": {"flags": {"type": "array", "items": {"type": "boolean"}, "minItems": 108.0, "maxItems": 5e7}},
+        "required": ["flags"],
+    },
+    {"type": "object", "properties": {"s": {"type": "string", "minLength": 20.0}}, "required": ["s"]},
     {
         "type": "object",
         "properties": {"v": {"anyOf": [{"type": "string"}, {"type": "null"}]}, "b": {"type": "boolean"}},

@@ -24,6 +24,8 @@ from kimi_conformance.mock.faults import FAULTS
     help=f"Accepted API key (repeatable). Default: {DEFAULT_API_KEY}.",
 )
 @click.option("--chunk-delay", default=0.0, show_default=True, type=click.FloatRange(0), help="Seconds between chunks.")
+@click.option("--out-of-quota", is_flag=True, help="Refuse everything 429 exceeded_current_quota_error.")
+@click.option("--latency", default=0.0, show_default=True, type=click.FloatRange(0), help="Seconds before each answer.")
 @click.option("--rpm", type=click.IntRange(1), help="Requests per minute before 429 (all keys together).")
 @click.option("--max-concurrency", type=click.IntRange(1), help="Requests in flight before 429 (all keys together).")
 @click.option(
@@ -38,6 +40,8 @@ def mock(
     seed: int,
     api_keys: tuple[str, ...],
     chunk_delay: float,
+    latency: float,
+    out_of_quota: bool,
     rpm: int | None,
     max_concurrency: int | None,
     batch_step: float,
@@ -59,6 +63,8 @@ def mock(
             seed=seed,
             api_keys=frozenset(api_keys) or frozenset({DEFAULT_API_KEY}),
             chunk_delay=chunk_delay,
+            latency=latency,
+            out_of_quota=out_of_quota,
             rpm=rpm,
             max_concurrency=max_concurrency,
             batch_step_seconds=batch_step,

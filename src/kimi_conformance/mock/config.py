@@ -21,6 +21,10 @@ class MockConfig:
     api_keys: frozenset[str] = frozenset({DEFAULT_API_KEY})
     chunk_delay: float = 0.0
     """Seconds between two streamed chunks."""
+    latency: float = 0.0
+    """Seconds every request waits before it is answered (a slow upstream)."""
+    out_of_quota: bool = False
+    """Refuse every request 429 `exceeded_current_quota_error`, as for an account out of balance (facts §9)."""
     rpm: int | None = None
     """Requests per minute (all keys together) before 429 `rate_limit_reached_error`; None for no limit."""
     max_concurrency: int | None = None
@@ -43,7 +47,7 @@ class MockConfig:
             raise ConfigError(f"unknown fault(s): {', '.join(unknown)}; see `kimi-conformance mock --list-faults`")
         if not self.api_keys:
             raise ConfigError("the mock needs at least one accepted API key")
-        if self.chunk_delay < 0 or self.batch_step_seconds < 0:
+        if self.chunk_delay < 0 or self.batch_step_seconds < 0 or self.latency < 0:
             raise ConfigError("delays cannot be negative")
 
     def has_fault(self, name: str) -> bool:

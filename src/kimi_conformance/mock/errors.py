@@ -22,6 +22,12 @@ CONCURRENCY_LIMIT = (
 )
 
 
+QUOTA_EXCEEDED = (
+    "Your account {org} is suspended due to insufficient balance, please recharge your account or check your plan "
+    "and billing details"
+)  # observed [O] (facts §9)
+
+
 class ApiError(Exception):
     """An error response: HTTP status, envelope type and message, optional headers."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -14,7 +15,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from kimi_conformance.mock.config import MockConfig
-from kimi_conformance.mock.errors import ApiError, invalid_request, unauthenticated
+from kimi_conformance.mock.errors import QUOTA_EXCEEDED, ApiError, invalid_request, unauthenticated
 from kimi_conformance.mock.state import MockState
 
 MAX_BODY_BYTES = 100 * 1024 * 1024
@@ -53,8 +54,14 @@ def endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
 
     async def wrapped(request: Request) -> Response:
         state: MockState = request.app.state.mock
+        if state.config.latency:
+            await asyncio.sleep(state.config.latency)
         try:
             key = _api_key(request, state.config)
+            if state.config.out_of_quota:
+                raise ApiError(
+                    429, "exceeded_current_quota_error", QUOTA_EXCEEDED.format(org=state.config.organization)
+                )
             state.limiter.admit(key)
         except ApiError as error:
             return error_response(error, state.config)

@@ -30,10 +30,17 @@ def _resolve(schema: Any, root: dict[str, Any]) -> Any:
     return schema
 
 
+def _count(value: Any, default: int) -> int:
+    """A schema's count keyword (minItems, maxLength, ...): JSON Schema takes 108.0 as the integer 108."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and float(value).is_integer():
+        return int(value)
+    return default
+
+
 def _string(schema: dict[str, Any], rng: random.Random) -> str:
-    low = schema.get("minLength", 0)
-    high = schema.get("maxLength", max(low, 12))
-    low, high = (int(low), int(high)) if isinstance(low, int) and isinstance(high, int) else (0, 12)
+    low = _count(schema.get("minLength"), 0)
+    high = _count(schema.get("maxLength"), max(low, 12))
+    low, high = (low, high) if high >= low else (0, 12)
     text = rng.choice(_WORDS)
     while len(text) < low:
         text += rng.choice(_WORDS)
@@ -75,10 +82,9 @@ def generate(schema: Any, rng: random.Random, root: dict[str, Any] | None = None
         return _object(schema, rng, root, depth)
     if kind == "array":
         items = schema.get("items", {})
-        low = schema.get("minItems", 0)
-        low = low if isinstance(low, int) else 0
-        high = schema.get("maxItems", low + 2)
-        high = high if isinstance(high, int) and high >= low else low
+        low = _count(schema.get("minItems"), 0)
+        high = _count(schema.get("maxItems"), low + 2)
+        high = high if high >= low else low
         size = low if depth >= _MAX_DEPTH else rng.randint(low, min(high, low + 2))
         return [generate(items, rng, root, depth + 1) for _ in range(size)]
     if kind == "string":

@@ -10,14 +10,21 @@ _STYLE = """
 body{font:14px/1.45 system-ui,sans-serif;margin:2em;color:#1b1f24}
 table{border-collapse:collapse;width:100%}th,td{border:1px solid #d0d7de;padding:4px 8px;text-align:left}
 th{background:#f6f8fa}.failed{background:#ffebe9}.passed{background:#dafbe1}.not-run{color:#6e7781}
-.verdict-fail{color:#cf222e}.verdict-pass{color:#1a7f37}pre{background:#f6f8fa;padding:8px;white-space:pre-wrap}
+.verdict-fail{color:#cf222e}.verdict-pass{color:#1a7f37}.verdict-incomplete{color:#9a6700}pre{background:#f6f8fa;padding:8px;white-space:pre-wrap}
 details{margin:.5em 0}summary{cursor:pointer;font-weight:600}code{font-family:ui-monospace,monospace}
 """
 
 
+def _not_run(result: RunResult) -> str:
+    if not result.not_run:
+        return ""
+    listed = escape("\n".join(result.not_run))
+    return f"<details><summary>Not run ({len(result.not_run)})</summary><pre>{listed}</pre></details>"
+
+
 def render_html(result: RunResult) -> str:
     data = result.as_json()
-    verdict = "fail" if result.failing else "pass"
+    verdict = result.verdict
     rows = "".join(
         f'<tr class="{c["verdict"]}"><td><code>{escape(c["code"])}</code></td><td>{escape(c["name"])}</td>'
         f"<td>{escape(c['title'])}</td><td>{c['severity']}</td><td>{c['verdict']}</td>"
@@ -39,6 +46,8 @@ def render_html(result: RunResult) -> str:
         f"{data['duration_s']:.1f} s · {summary['outcomes']} check outcomes · findings: "
         f"{summary['findings']['error']} error, {summary['findings']['warning']} warning, "
         f"{summary['findings']['info']} info</p>"
-        "<table><tr><th>code</th><th>name</th><th>title</th><th>severity</th><th>verdict</th>"
+        + (f"<p>Spent: {escape(result.spending_line())}</p>" if result.spending else "")
+        + _not_run(result)
+        + "<table><tr><th>code</th><th>name</th><th>title</th><th>severity</th><th>verdict</th>"
         f"<th>passed</th><th>failed</th><th>n/a</th></tr>{rows}</table>{findings_section}</body></html>\n"
     )

@@ -20,7 +20,14 @@ def render_junit(result: RunResult) -> str:
         skipped=str(sum(1 for s in summaries if s.verdict == "not-run")),
         time=f"{result.finished_at - result.started_at:.3f}",
     )
-    ET.SubElement(ET.SubElement(suite, "properties"), "property", name="target", value=result.target)
+    properties = ET.SubElement(suite, "properties")
+    ET.SubElement(properties, "property", name="target", value=result.target)
+    ET.SubElement(properties, "property", name="verdict", value=result.verdict)
+    for name in ("requests", "tokens", "estimated_cost_usd"):
+        if name in result.spending:
+            ET.SubElement(properties, "property", name=name, value=str(result.spending[name]))
+    if result.budget_reached:
+        ET.SubElement(properties, "property", name="stopped_early", value=result.budget_reached)
     for summary in summaries:
         check = CHECKS.get(summary.code)
         case = ET.SubElement(

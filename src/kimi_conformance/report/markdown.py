@@ -16,7 +16,7 @@ def _cell(text: str) -> str:
 def render_markdown(result: RunResult) -> str:
     data = result.as_json()
     summary = data["summary"]
-    verdict = "❌ **fail**" if result.failing else "✅ **pass**"
+    verdict = {"fail": "❌ **fail**", "incomplete": "⏸️ **incomplete**"}.get(result.verdict, "✅ **pass**")
     lines = [
         f"# kimi-conformance: {verdict}",
         "",
@@ -25,6 +25,7 @@ def render_markdown(result: RunResult) -> str:
         f"{summary['findings']['warning']} warning, {summary['findings']['info']} info"
         + (" · strict" if result.strict else ""),
         "",
+        *([f"Spent: {result.spending_line()}", ""] if result.spending else []),
         "| | code | check | severity | passed | failed | n/a |",
         "|---|---|---|---|---:|---:|---:|",
     ]
@@ -53,4 +54,8 @@ def render_markdown(result: RunResult) -> str:
             ]
         if len(findings) > MAX_FINDINGS_SHOWN:
             lines.append(f"... and {len(findings) - MAX_FINDINGS_SHOWN} more in results.json")
+    if result.not_run:
+        lines += ["", f"## Not run ({len(result.not_run)})", "", *(f"- `{test}`" for test in result.not_run[:200])]
+        if len(result.not_run) > 200:
+            lines.append(f"- ... and {len(result.not_run) - 200} more in results.json")
     return "\n".join(lines) + "\n"

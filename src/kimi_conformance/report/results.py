@@ -45,6 +45,19 @@ class RunResult:
     strict: bool = False
     tests: dict[str, int] = field(default_factory=dict)
     """pytest's own counts (passed, failed, skipped, error)."""
+    spending: dict[str, Any] = field(default_factory=dict)
+    """Requests, tokens and estimated cost (`budget.Spending.as_json()`)."""
+    budget_reached: str | None = None
+    """Why the budget (or the target's quota) stopped the run before it finished."""
+    not_run: list[str] = field(default_factory=list)
+    """Tests that were never run because the run stopped early."""
+
+    @property
+    def verdict(self) -> str:
+        """`fail` on blocking findings; else `incomplete` when the run stopped early; else `pass`."""
+        if self.failing:
+            return "fail"
+        return "incomplete" if self.budget_reached else "pass"
 
     @property
     def findings(self) -> list[Finding]:
@@ -54,6 +67,24 @@ class RunResult:
                 f = outcome.finding
                 unique.setdefault((f.code, f.operation, f.message, f.request), f)
         return list(unique.values())
+
+    def spending_line(self) -> str:
+        """Requests, retries, tokens (prompt, cached, completion), estimated cost, and why the run stopped early."""
+        spent = self.spending
+        if not spent:
+            return ""
+        line = (
+            f"{spent.get('requests', 0)} requests ({spent.get('retries', 0)} retried after 429) · "
+            f"{spent.get('tokens', 0):,} tokens ({spent.get('prompt_tokens', 0):,} prompt of which "
+            f"{spent.get('cached_tokens', 0):,} cached, {spent.get('completion_tokens', 0):,} completion) · "
+            f"estimated cost ${spent.get('estimated_cost_usd', 0.0):.4f}"
+        )
+        unpriced = spent.get("unpriced_models") or []
+        if unpriced:
+            line += f" (not priced: {', '.join(unpriced)})"
+        if self.budget_reached:
+            line += f" · stopped early: {self.budget_reached}; {len(self.not_run)} test(s) not run"
+        return line
 
     def count(self, severity: Severity) -> int:
         return sum(1 for f in self.findings if f.severity is severity)
@@ -91,7 +122,7 @@ class RunResult:
             "started_at": self.started_at,
             "finished_at": self.finished_at,
             "duration_s": round(self.finished_at - self.started_at, 3),
-            "verdict": "fail" if self.failing else "pass",
+            "verdict": self.verdict,
             "summary": {
                 "outcomes": len(self.outcomes),
                 "passed": sum(1 for o in self.outcomes if o.status == PASSED),
@@ -115,4 +146,7 @@ class RunResult:
                 for s in self.per_check()
             ],
             "findings": [f.as_json() for f in self.findings],
+            "spending": self.spending,
+            "budget_reached": self.budget_reached,
+            "not_run": self.not_run,
         }

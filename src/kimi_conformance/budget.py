@@ -1,0 +1,216 @@
+"""Live-API safety: what a run may spend (requests, tokens), what it spent and what that cost, and the pace it
+keeps (requests per minute, `Retry-After`, bounded backoff with jitter). A budget or a quota reached stops the
+run cleanly; it never spends past its budget on purpose.
+
+One `Guard` per process: with pytest-xdist each worker gets its share of the budget and of the rate.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+from kimi_conformance.errors import KimiConformanceError
+from kimi_conformance.pricing import Price
+from kimi_conformance.rules.request_rules import max_output_tokens
+from kimi_conformance.tokenizer import count_prompt
+
+QUOTA_ERROR = "exceeded_current_quota_error"
+MAX_RETRY_WAIT = 60.0
+"""A `Retry-After` longer than this is not waited for: the 429 stands."""
+
+
+class BudgetReached(KimiConformanceError):
+    """The run's request or token budget is spent: the rest of the run is not sent."""
+
+
+class QuotaExceeded(KimiConformanceError):
+    """The target says the account's quota or balance is exhausted (`exceeded_current_quota_error`)."""
+
+
+@dataclass(slots=True)
+class Usage:
+    """Tokens one answer reports."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_tokens: int = 0
+
+
+def _usage_from(value: Any) -> Usage | None:
+    if not isinstance(value, dict) or not isinstance(value.get("prompt_tokens"), int):
+        return None
+    details = value.get("prompt_tokens_details")
+    cached = value.get("cached_tokens", details.get("cached_tokens") if isinstance(details, dict) else 0)
+    completion = value.get("completion_tokens")
+    return Usage(
+        value["prompt_tokens"],
+        completion if isinstance(completion, int) else 0,
+        cached if isinstance(cached, int) else 0,
+    )
+
+
+def usage_of(content_type: str, body: bytes) -> Usage | None:
+    """The usage an answer reports: a JSON body's `usage`, or the last usage in a stream (choice or top level)."""
+    if content_type == "text/event-stream":
+        for line in reversed(body.decode("utf-8", errors="replace").splitlines()):
+            if '"usage"' not in line or not line.startswith("data:"):
+                continue
+            try:
+                chunk = json.loads(line[5:].strip())
+            except ValueError:
+                continue
+            choices = chunk.get("choices") if isinstance(chunk, dict) else None
+            found = [_usage_from(c.get("usage")) for c in choices or [] if isinstance(c, dict)]
+            usage = next((u for u in found if u is not None), None) or _usage_from(chunk.get("usage"))
+            if usage is not None:
+                return usage
+        return None
+    try:
+        parsed = json.loads(body) if content_type == "application/json" and body else None
+    except ValueError:
+        return None
+    return _usage_from(parsed.get("usage")) if isinstance(parsed, dict) else None
+
+
+def projected_tokens(request_json: Any) -> int:
+    """An upper estimate of the tokens a chat request can spend: its prompt plus its output cap (x n)."""
+    if not isinstance(request_json, dict) or not isinstance(request_json.get("messages"), list):
+        return 0
+    try:
+        prompt = count_prompt(request_json["messages"], request_json.get("tools"))
+    except (AttributeError, TypeError, ValueError):
+        return 0
+    choices = request_json.get("n")
+    return prompt + (max_output_tokens(request_json) or 0) * (
+        choices if isinstance(choices, int) and choices > 1 else 1
+    )
+
+
+@dataclass(slots=True)
+class Spending:
+    """What a run (or one worker) spent."""
+
+    requests: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_tokens: int = 0
+    cost_usd: float = 0.0
+    unpriced: set[str] = field(default_factory=set)
+    retries: int = 0
+
+    @property
+    def tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "requests": self.requests,
+            "retries": self.retries,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "cached_tokens": self.cached_tokens,
+            "tokens": self.tokens,
+            "estimated_cost_usd": round(self.cost_usd, 6),
+            "unpriced_models": sorted(self.unpriced),
+        }
+
+    def add(self, other: dict[str, Any]) -> None:
+        """Merge another worker's `as_json()`."""
+        for name in ("requests", "retries", "prompt_tokens", "completion_tokens", "cached_tokens"):
+            setattr(self, name, getattr(self, name) + int(other.get(name, 0)))
+        self.cost_usd += float(other.get("estimated_cost_usd", 0.0))
+        self.unpriced |= set(other.get("unpriced_models", []))
+
+
+@dataclass(slots=True)
+class Guard:
+    """Admits requests within the budget and the pace, records what each answer spent, and decides retries."""
+
+    max_requests: int | None = None
+    max_tokens: int | None = None
+    rpm: float | None = None
+    max_retries: int = 3
+    prices: dict[str, Price] = field(default_factory=dict)
+    spent: Spending = field(default_factory=Spending)
+    reached: str | None = None
+    """Why the budget (or the quota) stopped the run, once it has."""
+    quota_exceeded: bool = False
+    sleep: Callable[[float], None] = time.sleep
+    _last_start: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def admit(self, request_json: Any = None) -> None:
+        """Wait for this request's turn; raise BudgetReached if it would go past the budget."""
+        with self._lock:
+            if self.reached is None and self.max_requests is not None and self.spent.requests >= self.max_requests:
+                self.reached = f"request budget reached: {self.spent.requests} of --max-requests {self.max_requests}"
+            projected = projected_tokens(request_json)
+            if self.reached is None and self.max_tokens is not None and self.spent.tokens + projected > self.max_tokens:
+                self.reached = (
+                    f"token budget reached: {self.spent.tokens} spent, the next request could spend {projected} "
+                    f"more (--max-tokens {self.max_tokens})"
+                )
+            if self.reached is not None:
+                raise BudgetReached(self.reached)
+            self.spent.requests += 1
+            wait = 0.0
+            if self.rpm:
+                wait = max(0.0, self._last_start + 60.0 / self.rpm - time.monotonic())
+            self._last_start = time.monotonic() + wait
+        if wait:
+            self.sleep(wait)
+
+    def record(self, model: Any, content_type: str, body: bytes) -> None:
+        """Count the tokens an answer reports, and their estimated cost."""
+        usage = usage_of(content_type, body)
+        if usage is None:
+            return
+        with self._lock:
+            self.spent.prompt_tokens += usage.prompt_tokens
+            self.spent.completion_tokens += usage.completion_tokens
+            self.spent.cached_tokens += usage.cached_tokens
+            price = self.prices.get(model) if isinstance(model, str) else None
+            if price is None:
+                self.spent.unpriced.add(str(model))
+            else:
+                self.spent.cost_usd += price.cost(usage.prompt_tokens, usage.cached_tokens, usage.completion_tokens)
+
+    def retry_after(self, attempt: int, status: int | None, headers: dict[str, str], body: bytes) -> float | None:
+        """Seconds to wait before retrying this answer, or None to keep it. Raises QuotaExceeded for a quota 429."""
+        if status != 429:
+            return None
+        if QUOTA_ERROR.encode() in body:
+            raise QuotaExceeded(
+                f"the target refuses for quota or balance ({QUOTA_ERROR}): {body[:200].decode(errors='replace')}"
+            )
+        if attempt >= self.max_retries:
+            return None
+        wait = _retry_after_seconds(headers.get("retry-after"))
+        if wait is None:
+            wait = min(MAX_RETRY_WAIT, 2.0**attempt) * random.uniform(0.5, 1.0)
+        if wait > MAX_RETRY_WAIT:
+            return None
+        with self._lock:
+            self.spent.retries += 1
+        return wait
+
+
+def _retry_after_seconds(value: str | None) -> float | None:
+    """`Retry-After` as seconds (delta-seconds or an HTTP date), or None when absent or unreadable."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
