@@ -196,9 +196,15 @@ def tool_call_fragments_well_formed(ctx: CheckContext, exchange: Exchange) -> No
                     f"Received: first fragment {brief(first)} of call {call_index} (choice {index})\n"
                     "Expected: index, id, type function and function.name"
                 )
-            extra = [f for f in rest if f.get("id") or f.get("type") or (f.get("function") or {}).get("name")]
-            if extra:
+            extra = [f for f in rest if f.get("id") or (f.get("function") or {}).get("name")]
+            if extra:  # clients concatenate per index: a repeated id or name corrupts the call
                 raise Violation(f"Received: later fragment {brief(extra[0])}\nExpected: only index and arguments")
+            typed = [f for f in rest if f.get("type")]
+            if typed:  # against the documented grammar, but harmless to clients that concatenate arguments only
+                raise Violation(
+                    f"Received: later fragment {brief(typed[0])}\nExpected: only index and arguments",
+                    severity=Severity.WARNING,
+                )
             arguments = "".join(str((f.get("function") or {}).get("arguments") or "") for f in fragments)
             name = function.get("name")
             tool = tools.get(name)

@@ -6,6 +6,7 @@ import click
 
 from kimi_conformance import __version__
 from kimi_conformance.cli.checks import checks
+from kimi_conformance.cli.compare import compare
 from kimi_conformance.cli.demo import demo
 from kimi_conformance.cli.mock import mock
 from kimi_conformance.cli.rules import rules
@@ -21,6 +22,7 @@ def cli() -> None:
 
 cli.add_command(run)
 cli.add_command(checks)
+cli.add_command(compare)
 cli.add_command(rules)
 cli.add_command(mock)
 cli.add_command(demo)

@@ -1,0 +1,174 @@
+"""Provider comparison: several runs' results.json side by side — a matrix of checks x targets with pass rates
+and findings, and per target its verdict, findings by severity, requests, tokens and estimated cost. Rendered as
+Markdown and as one self-contained HTML page."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from kimi_conformance.errors import ConfigError
+
+
+@dataclass(frozen=True, slots=True)
+class ComparedRun:
+    """One run's results, under the label its column gets."""
+
+    label: str
+    data: dict[str, Any]
+
+    def check(self, code: str) -> dict[str, Any] | None:
+        return next((c for c in self.data.get("checks", []) if c.get("code") == code), None)
+
+    def findings(self, code: str) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for finding in self.data.get("findings", []):
+            if finding.get("code") == code:
+                counts[finding["severity"]] = counts.get(finding["severity"], 0) + 1
+        return counts
+
+
+def load_run(path: Path) -> dict[str, Any]:
+    """results.json of a run folder (or the file itself)."""
+    file = path / "results.json" if path.is_dir() else path
+    try:
+        data = json.loads(file.read_text("utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{path}: not a run folder with a readable results.json ({exc})") from exc
+    if not isinstance(data, dict) or "checks" not in data:
+        raise ConfigError(f"{file}: not a kimi-conformance results.json")
+    return data
+
+
+def label_runs(runs: list[dict[str, Any]], labels: list[str] | None = None) -> list[ComparedRun]:
+    """Column labels: given ones, else the target (plus its mock faults), made unique with the run id."""
+    names = []
+    for index, data in enumerate(runs):
+        if labels and index < len(labels):
+            names.append(labels[index])
+            continue
+        faults = data.get("settings", {}).get("mock_faults") or []
+        names.append(str(data.get("target", "?")) + (f" ({', '.join(faults)})" if faults else ""))
+    return [
+        ComparedRun(name if names.count(name) == 1 else f"{name} [{data.get('run_id', index)}]", data)
+        for index, (name, data) in enumerate(zip(names, runs, strict=True))
+    ]
+
+
+def _rate(check: dict[str, Any] | None) -> str:
+    if check is None:
+        return "–"
+    judged = int(check.get("passed", 0)) + int(check.get("failed", 0))
+    return "–" if judged == 0 else f"{100 * int(check['passed']) / judged:.0f}% of {judged}"
+
+
+def _codes(runs: list[ComparedRun]) -> list[tuple[str, str, str]]:
+    """(code, title, severity) of every check any run knows."""
+    seen: dict[str, tuple[str, str, str]] = {}
+    for run in runs:
+        for check in run.data.get("checks", []):
+            seen.setdefault(check["code"], (check["code"], check.get("title", ""), check.get("severity", "")))
+    return [seen[code] for code in sorted(seen)]
+
+
+def summary_rows(runs: list[ComparedRun]) -> list[tuple[str, list[str]]]:
+    """(row name, one cell per run) for the head of the comparison."""
+
+    def spent(run: ComparedRun, key: str) -> Any:
+        return run.data.get("spending", {}).get(key, "–")
+
+    def cost(run: ComparedRun) -> str:
+        value = spent(run, "estimated_cost_usd")
+        unpriced = spent(run, "unpriced_models") or []
+        text = f"${value:.4f}" if isinstance(value, int | float) else "–"
+        return text + (" (some models unpriced)" if unpriced and unpriced != "–" else "")
+
+    findings = [run.data.get("summary", {}).get("findings", {}) for run in runs]
+    return [
+        ("verdict", [str(run.data.get("verdict", "?")) for run in runs]),
+        ("checks passed", [_checks_passed(run) for run in runs]),
+        (
+            "findings: error / warning / info",
+            [f"{f.get('error', 0)} / {f.get('warning', 0)} / {f.get('info', 0)}" for f in findings],
+        ),
+        ("check outcomes", [str(run.data.get("summary", {}).get("outcomes", "–")) for run in runs]),
+        ("requests", [str(spent(run, "requests")) for run in runs]),
+        ("tokens", [str(spent(run, "tokens")) for run in runs]),
+        ("estimated cost", [cost(run) for run in runs]),
+        ("duration", [f"{run.data.get('duration_s', 0):.1f} s" for run in runs]),
+        ("run", [str(run.data.get("run_id", "?")) for run in runs]),
+    ]
+
+
+def _checks_passed(run: ComparedRun) -> str:
+    verdicts = [c.get("verdict") for c in run.data.get("checks", [])]
+    judged = [v for v in verdicts if v != "not-run"]
+    return f"{judged.count('passed')} of {len(judged)}" if judged else "–"
+
+
+def _cell_text(run: ComparedRun, code: str) -> tuple[str, str]:
+    """(text, state) of one matrix cell; state is passed, failed, warned or not-run."""
+    check = run.check(code)
+    counts = run.findings(code)
+    text = _rate(check)
+    if counts:
+        text += " · " + ", ".join(f"{n} {severity}" for severity, n in sorted(counts.items()))
+    if check is None or check.get("verdict") == "not-run":
+        return text, "not-run"
+    if counts.get("error"):
+        return text, "failed"
+    return text, "warned" if counts else "passed"
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def render_compare_markdown(runs: list[ComparedRun]) -> str:
+    head = "| | " + " | ".join(_md(run.label) for run in runs) + " |"
+    rule = "|---|" + "---|" * len(runs)
+    lines = ["# kimi-conformance: provider comparison", "", head, rule]
+    lines += [f"| **{name}** | " + " | ".join(cells) + " |" for name, cells in summary_rows(runs)]
+    lines += ["", "## Checks", "", "| check | " + " | ".join(_md(r.label) for r in runs) + " |", rule]
+    icons = {"passed": "✅", "failed": "❌", "warned": "⚠️", "not-run": "➖"}
+    for code, title, _ in _codes(runs):
+        cells = [f"{icons[state]} {text}" for text, state in (_cell_text(run, code) for run in runs)]
+        lines.append(f"| `{code}` {_md(title)} | " + " | ".join(cells) + " |")
+    lines += ["", "Cells: share of check outcomes passed (of those the check could judge), then findings by severity."]
+    return "\n".join(lines) + "\n"
+
+
+_STYLE = """
+body{font:14px/1.45 system-ui,sans-serif;margin:2em;color:#1b1f24}h1{font-size:1.5em}
+table{border-collapse:collapse;margin:1em 0}th,td{border:1px solid #d0d7de;padding:4px 8px;text-align:left}
+th{background:#f6f8fa;position:sticky;top:0}td.passed{background:#dafbe1}td.failed{background:#ffebe9}
+td.warned{background:#fff8c5}td.not-run{color:#6e7781}code{font-family:ui-monospace,monospace}
+.pass{color:#1a7f37;font-weight:600}.fail{color:#cf222e;font-weight:600}.incomplete{color:#9a6700;font-weight:600}
+"""
+
+
+def render_compare_html(runs: list[ComparedRun]) -> str:
+    head = "".join(f"<th>{escape(run.label)}</th>" for run in runs)
+    summary = "".join(
+        f"<tr><th>{escape(name)}</th>"
+        + "".join(f'<td class="{escape(cell) if name == "verdict" else ""}">{escape(cell)}</td>' for cell in cells)
+        + "</tr>"
+        for name, cells in summary_rows(runs)
+    )
+    matrix = "".join(
+        f"<tr><td><code>{escape(code)}</code> {escape(title)} <small>({escape(severity)})</small></td>"
+        + "".join(f'<td class="{state}">{escape(text)}</td>' for text, state in (_cell_text(r, code) for r in runs))
+        + "</tr>"
+        for code, title, severity in _codes(runs)
+    )
+    return (
+        "<!doctype html><html lang=en><head><meta charset=utf-8><title>kimi-conformance comparison</title>"
+        f"<style>{_STYLE}</style></head><body><h1>kimi-conformance: provider comparison</h1>"
+        f"<table><tr><th></th>{head}</tr>{summary}</table>"
+        f"<h2>Checks</h2><table><tr><th>check</th>{head}</tr>{matrix}</table>"
+        "<p>Cells: share of check outcomes passed (of those the check could judge), then findings by severity."
+        "</p></body></html>\n"
+    )
