@@ -79,6 +79,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--rpm", type=float, default=None, help="At most this many requests per minute")
     group.addoption("--concurrency", type=int, default=None, help="At most this many requests in flight (caps -n)")
     group.addoption("--max-retries", type=int, default=None, help="Retries of a rate-limited (429) answer (default 3)")
+    group.addoption(
+        "--attempts", type=int, default=None, help="Resend requests failing only model-behaviour checks (pass@k)"
+    )
     group.addoption("--price-table", default=None, metavar="FILE", help="USD per 1M tokens per model (TOML)")
     group.addoption(
         "--mock-fault",
@@ -111,6 +114,7 @@ def _settings(config: pytest.Config) -> Settings:
             "rpm",
             "concurrency",
             "max_retries",
+            "attempts",
             "price_table",
         )
     }
@@ -340,12 +344,16 @@ Verify = Callable[..., None]
 
 
 @pytest.fixture
-def verify(conformance_session: ConformanceSession, request: pytest.FixtureRequest) -> Verify:
-    """`verify(exchange, only={"ERR001"})`: run the checks, record them, and fail the test on blocking findings."""
+def verify(conformance_session: ConformanceSession, request: pytest.FixtureRequest, kimi_settings: Settings) -> Verify:
+    """`verify(exchange, only={"ERR001"}, resend=...)`: run the checks, record them, and fail the test on blocking
+    findings. With `resend` (a function sending the same request again) and `--attempts K`, a request failing only
+    model-behaviour checks is retried up to K times in all (pass@k)."""
 
-    def run(exchange: Exchange, only: set[str] | None = None) -> None:
+    def run(exchange: Exchange, only: set[str] | None = None, resend: Callable[[], Exchange] | None = None) -> None:
         __tracebackhide__ = True
-        findings = conformance_session.check(exchange, request.node.nodeid, only)
+        findings = conformance_session.check_attempts(
+            exchange, resend, kimi_settings.attempts, request.node.nodeid, only
+        )
         if findings:
             pytest.fail("\n\n".join(f.render() for f in findings), pytrace=False)
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from kimi_conformance.checks import CheckContext, Outcome, run_checks
+from kimi_conformance.checks import CHECKS, CheckContext, Outcome, run_checks
 from kimi_conformance.exchange import Exchange
 from kimi_conformance.findings import Finding, Severity
 
@@ -24,6 +26,30 @@ class ConformanceSession:
         outcomes = run_checks(self.context, exchange, codes, test)
         self.outcomes.extend(outcomes)
         return [o.finding for o in outcomes if o.finding is not None and self.blocks(o.finding)]
+
+    def check_attempts(
+        self,
+        exchange: Exchange,
+        resend: Callable[[], Exchange] | None,
+        attempts: int,
+        test: str = "",
+        only: set[str] | None = None,
+    ) -> list[Finding]:
+        """Like `check`, but a request that fails only behavioural checks is sent again (`resend`), up to
+        `attempts` times in all; each attempt's outcomes are kept (retried findings as info)."""
+        codes = self.selected & only if only is not None else self.selected
+        for attempt in range(1, attempts + 1):
+            outcomes = [
+                dataclasses.replace(o, attempt=attempt) for o in run_checks(self.context, exchange, codes, test)
+            ]
+            blocking = [o.finding for o in outcomes if o.finding is not None and self.blocks(o.finding)]
+            behavioural = all(CHECKS[f.code].behavioural for f in blocking)
+            if not blocking or resend is None or attempt == attempts or not behavioural:
+                self.outcomes.extend(outcomes)
+                return blocking
+            self.outcomes.extend(o.retried(attempt, attempts) for o in outcomes)
+            exchange = resend()
+        return []
 
     def record(self, outcomes: list[Outcome]) -> None:
         self.outcomes.extend(outcomes)

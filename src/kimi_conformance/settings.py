@@ -50,6 +50,8 @@ class Settings:
     """Requests in flight at once: each xdist worker sends one at a time, so this caps `-n`."""
     max_retries: int = 3
     """Retries of a 429 (rate limit) answer, waiting `Retry-After` or a jittered backoff; quota 429s never."""
+    attempts: int = 1
+    """Sends of a request whose only failures are model-behaviour checks (JSON content, tool arguments): pass@k."""
     price_table: str | None = None
     """A TOML price table (USD per 1M tokens) instead of the packaged one."""
 
@@ -66,6 +68,8 @@ class Settings:
             value = getattr(self, name)
             if value is not None and value <= 0:
                 raise ConfigError(f"{name.replace('_', '-')} must be positive, not {value}")
+        if self.attempts < 1:
+            raise ConfigError("attempts must be at least 1")
         if self.max_retries < 0:
             raise ConfigError("max-retries cannot be negative")
         if self.mock_faults and self.target != "mock":

@@ -89,7 +89,7 @@ def test_rules_table_json_and_one_model() -> None:
     one = runner.invoke(cli, ["rules", "--model", "kimi-k2.6", "--profile", "quick"])
     assert one.exit_code == 0 and "sampling.kimi-k2_6.temperature" in one.output
     assert "sampling.moonshot-v1.temperature" not in one.output
-    assert "36 rules apply to kimi-k2.6" in one.output and "sends 149 requests" in one.output
+    assert "36 rules apply to kimi-k2.6" in one.output and "sends at most 149 requests" in one.output
     rows = json.loads(runner.invoke(cli, ["rules", "--model", "kimi-k2.6", "--format", "json"]).output)
     temperature = next(r for r in rows if r["id"] == "sampling.kimi-k2_6.temperature")
     assert {"label": "temperature=0.6", "accept": False} in temperature["probes"]

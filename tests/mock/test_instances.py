@@ -51,3 +51,10 @@ def test_generated_values_validate(schema: dict[str, Any]) -> None:
 def test_infinitely_nested_required_schema_does_not_recurse_forever() -> None:
     schema = {"type": "object", "properties": {"me": {"$ref": "#"}}, "required": ["me"]}
     assert isinstance(generate(schema, random.Random(0)), dict)
+
+
+def test_huge_counts_are_not_generated_in_full() -> None:
+    """minItems / minLength of 10**9 (schemathesis draws such): a bounded value, not a hang or a MemoryError."""
+    schema = {"type": "array", "minItems": 10**9, "items": {"type": "string", "minLength": 1e12}}
+    value = generate(schema, random.Random(0), schema)
+    assert 256 <= len(value) <= 258 and all(len(item) == 4096 for item in value)

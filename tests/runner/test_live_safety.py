@@ -113,3 +113,28 @@ def test_a_quota_error_is_not_retried_and_stops_the_run(tmp_path: Path) -> None:
     assert "stopped: the target refuses for quota or balance (exceeded_current_quota_error)" in output
     assert results["spending"]["requests"] == 1 and results["spending"]["retries"] == 0
     assert "Traceback" not in output
+
+
+def test_attempts_resend_model_behaviour_failures_and_report_pass_at_k(tmp_path: Path) -> None:
+    args = ("--model", "kimi-k2-turbo-preview", "--attempts", "3", "--mock-fault", "tool-args-invalid", "test_chat.py")
+    returncode, results, output = run(tmp_path, *args)
+    assert returncode == 1, output[-2000:]
+    assert results["pass_at_k"]["CHAT009"] == {"k": 3, "cases": 2, "pass_at_1": 0, "pass_at_k": 0}
+    severities = [f["severity"] for f in results["findings"] if f["code"] == "CHAT009"]
+    assert severities.count("info") == 2 and severities.count("error") == 1  # two retried attempts, then the error
+    assert "pass@1 0/2, pass@3 0/2" in (tmp_path / "reports" / "latest" / "report.md").read_text("utf-8")
+
+
+def test_key_like_strings_a_target_echoes_never_reach_a_report() -> None:
+    from kimi_conformance.checks import CheckContext, run_checks
+    from kimi_conformance.exchange import Exchange
+
+    leaked = "sk-someone-elses-key-0123456789abcdef"
+    exchange = Exchange(
+        operation="listModels", method="GET", url="http://x/v1/models", request_headers={}, status=500,
+        response_headers={"content-type": "application/json"},
+        body=b'{"error": {"type": "server_error", "message": "upstream refused key ' + leaked.encode() + b'"}}',
+    )  # fmt: skip
+    findings = [o.finding for o in run_checks(CheckContext(), exchange, {"HTTP002"}) if o.finding]
+    assert findings and all(leaked not in json.dumps(f.as_json()) for f in findings)
+    assert "sk-[REDACTED]" in findings[0].evidence.excerpt

@@ -161,7 +161,9 @@ def tool_choice_none_respected(ctx: CheckContext, exchange: Exchange) -> None:
             raise Violation("Received: tool_calls with tool_choice none\nExpected: no tool calls")
 
 
-@check("CHAT008", "JSON mode output is not valid", "#/components/schemas/ResponseFormat", operations=CHAT)
+@check(
+    "CHAT008", "JSON mode output is not valid", "#/components/schemas/ResponseFormat", operations=CHAT, behavioural=True
+)
 def json_mode_output_valid(ctx: CheckContext, exchange: Exchange) -> None:
     """json_object gives a JSON object; json_schema gives JSON valid against the schema (unless strict is false)."""
     request, body = _completion(exchange)
@@ -197,7 +199,7 @@ def validate_against(schema: Any, value: Any, what: str) -> None:
         raise Violation(f"Received: {what} {brief(value)}\nViolates: {errors[0].message[:200]}\nExpected: schema-valid")
 
 
-@check("CHAT009", "Tool call arguments invalid", "#/components/schemas/ToolCall", operations=CHAT)
+@check("CHAT009", "Tool call arguments invalid", "#/components/schemas/ToolCall", operations=CHAT, behavioural=True)
 def tool_arguments_match_schema(ctx: CheckContext, exchange: Exchange) -> None:
     """Each tool call names a requested tool, and its arguments parse as JSON valid against the tool's schema."""
     request, body = _completion(exchange)
@@ -263,7 +265,7 @@ def prompt_tokens_match_estimate(ctx: CheckContext, exchange: Exchange) -> None:
         )
 
 
-@check("CHAT012", "Partial prefix repeated", "#/components/schemas/AssistantMessage", operations=CHAT)
+@check("CHAT012", "Partial prefix repeated", "#/components/schemas/AssistantMessage", operations=CHAT, behavioural=True)
 def partial_prefix_not_repeated(ctx: CheckContext, exchange: Exchange) -> None:
     """In partial mode the answer continues the assistant prefix without repeating it (the client concatenates)."""
     request, body = _completion(exchange)

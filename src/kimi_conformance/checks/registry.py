@@ -33,6 +33,9 @@ class Check:
     function: CheckFunction
     operations: frozenset[str] | None
     """operationIds the check applies to; None for every operation."""
+    behavioural: bool = False
+    """Judges what a model chose to do (JSON content, tool arguments), not what the server must do: `--attempts K`
+    resends a request that fails only such checks, and reports pass@1 and pass@k."""
 
     def applies_to(self, operation: str) -> bool:
         return self.operations is None or operation in self.operations
@@ -48,6 +51,7 @@ def check(
     *,
     severity: Severity = Severity.ERROR,
     operations: Iterable[str] | None = None,
+    behavioural: bool = False,
 ) -> Callable[[CheckFunction], CheckFunction]:
     """Register a check under a stable `code`; its function name is its name, its docstring's first line its doc."""
 
@@ -68,6 +72,7 @@ def check(
             doc=doc.splitlines()[0],
             function=function,
             operations=frozenset(operations) if operations is not None else None,
+            behavioural=behavioural,
         )
         return function
 

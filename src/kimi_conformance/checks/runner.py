@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
 from kimi_conformance.checks.context import CheckContext
 from kimi_conformance.checks.registry import CHECKS, Check
 from kimi_conformance.exchange import Exchange
-from kimi_conformance.findings import Evidence, Finding, Violation, printable
+from kimi_conformance.findings import Evidence, Finding, Severity, Violation, printable
 
 PASSED, FAILED, NOT_APPLICABLE = "passed", "failed", "not-applicable"
 
@@ -26,6 +27,9 @@ class Outcome:
     status: str
     finding: Finding | None = None
     test: str = ""
+    attempt: int = 1
+    """Which attempt at the same request this is (`--attempts K` resends requests whose model-behaviour checks
+    failed); a new case starts at 1."""
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -33,13 +37,24 @@ class Outcome:
             "operation": self.operation,
             "status": self.status,
             "test": self.test,
+            "attempt": self.attempt,
             "finding": self.finding.as_json() if self.finding else None,
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Outcome:
         finding = Finding.from_json(data["finding"]) if data.get("finding") else None
-        return cls(data["code"], data["operation"], data["status"], finding, data.get("test", ""))
+        return cls(
+            data["code"], data["operation"], data["status"], finding, data.get("test", ""), data.get("attempt", 1)
+        )
+
+    def retried(self, attempt: int, attempts: int) -> Outcome:
+        """This outcome as a failed attempt that was retried: its finding becomes info, saying so."""
+        finding = self.finding
+        if finding is not None:
+            note = f"attempt {attempt} of at most {attempts} (the request was sent again; --attempts)\n"
+            finding = dataclasses.replace(finding, severity=Severity.INFO, message=note + finding.message)
+        return dataclasses.replace(self, finding=finding, attempt=attempt)
 
 
 def finding_for(check: Check, exchange: Exchange, violation: Violation, test: str = "") -> Finding:

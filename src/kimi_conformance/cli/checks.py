@@ -45,6 +45,11 @@ def render_markdown() -> str:
             "",
             f"- Spec: `openapi/moonshot.openapi.yaml{check.spec}`",
             f"- Applies to: {scope}",
+            *(
+                ["- Judges model behaviour: `--attempts K` resends a request failing it (pass@k)"]
+                if check.behavioural
+                else []
+            ),
             f"- Mock faults that make it fail: {', '.join(faults) if faults else 'none yet'}",
             "",
         ]

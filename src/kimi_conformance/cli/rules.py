@@ -64,8 +64,9 @@ def rules(model_id: str | None, output: str, profile: str) -> None:
     if output == "json":
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
+    width = max(len(row["source"]) for row in rows)
     for row in rows:
-        click.echo(f"{row['id']:42} {row['severity']:8} {row['source']:28} {row['title']}")
+        click.echo(f"{row['id']:42} {row['severity']:8} {row['source']:{width}} {row['title']}")
     if model is None:
         click.echo(
             f"{len(rows)} rules over {len(table.models)} models; `--model ID` shows one model's rules and probes"
@@ -74,7 +75,7 @@ def rules(model_id: str | None, output: str, profile: str) -> None:
     probes = sum(len(row["probes"]) for row in rows)
     count = rule_probe_count(model, profile)
     click.echo(
-        f"{len(rows)} rules apply to {model.id}; a rules run (suites/test_rules.py, profile {profile}) sends "
-        f"{count} requests: {probes} edge probes + {count - probes} hypothesis examples "
+        f"{len(rows)} rules apply to {model.id}; a rules run (suites/test_rules.py, profile {profile}) sends at "
+        f"most {count} requests: {probes} edge probes + up to {count - probes} hypothesis examples "
         f"({RULE_EXAMPLES[profile]} per sampling parameter and thinking mode), each with max_completion_tokens 1"
     )

@@ -43,7 +43,14 @@ def _suite_module(arg: str) -> str:
 @click.option("--strict", is_flag=True, help="Warnings fail the run too.")
 @click.option("--report-dir", help="Where to write reports (default: reports).")
 @click.option("--mock-fault", "mock_faults", multiple=True, metavar="NAME", help="Break the embedded mock on purpose.")
-@click.option("-n", "--workers", help="pytest-xdist workers (`auto`, or a number).")
+@click.option("--max-requests", type=int, help="Budget: stop cleanly after this many requests (exit 2).")
+@click.option("--max-tokens", type=int, help="Budget: stop cleanly before spending more tokens (from usage).")
+@click.option("--rpm", type=float, help="At most this many requests per minute.")
+@click.option("--concurrency", type=int, help="At most this many requests in flight (caps -n).")
+@click.option("--max-retries", type=int, help="Retries of a rate-limited (429) answer (default 3).")
+@click.option("--attempts", type=int, help="Resend requests failing only model-behaviour checks (pass@k).")
+@click.option("--price-table", metavar="FILE", help="USD per 1M tokens per model (TOML) for the cost estimate.")
+@click.option("-n", "--workers", metavar="N", help="pytest-xdist workers (`auto`, or a number).")
 @click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
 def run(
     target: str | None,
@@ -59,6 +66,13 @@ def run(
     strict: bool,
     report_dir: str | None,
     mock_faults: tuple[str, ...],
+    max_requests: int | None,
+    max_tokens: int | None,
+    rpm: float | None,
+    concurrency: int | None,
+    max_retries: int | None,
+    attempts: int | None,
+    price_table: str | None,
     workers: str | None,
     pytest_args: tuple[str, ...],
 ) -> None:
@@ -88,6 +102,13 @@ def run(
         ("--stream-timeout", stream_timeout),
         ("--stream-idle-timeout", stream_idle_timeout),
         ("--report-dir", report_dir),
+        ("--max-requests", max_requests),
+        ("--max-tokens", max_tokens),
+        ("--rpm", rpm),
+        ("--concurrency", concurrency),
+        ("--max-retries", max_retries),
+        ("--attempts", attempts),
+        ("--price-table", price_table),
         ("-n", workers),
     ):
         if value is not None:

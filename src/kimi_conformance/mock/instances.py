@@ -30,10 +30,18 @@ def _resolve(schema: Any, root: dict[str, Any]) -> Any:
     return schema
 
 
+MAX_ITEMS = 256
+MAX_NESTED_ITEMS = 16
+"""Items generated per array at most, near the root and deeper down (arrays nest: this keeps any answer small)."""
+MAX_GENERATED = 4096
+"""Counts beyond this (a minItems or minLength of 10**9) are not generated: the answer would be cut by the
+output cap long before, ending with finish_reason `length` (where JSON validity is not promised)."""
+
+
 def _count(value: Any, default: int) -> int:
     """A schema's count keyword (minItems, maxLength, ...): JSON Schema takes 108.0 as the integer 108."""
     if isinstance(value, int | float) and not isinstance(value, bool) and float(value).is_integer():
-        return int(value)
+        return min(int(value), MAX_GENERATED)
     return default
 
 
@@ -82,7 +90,7 @@ def generate(schema: Any, rng: random.Random, root: dict[str, Any] | None = None
         return _object(schema, rng, root, depth)
     if kind == "array":
         items = schema.get("items", {})
-        low = _count(schema.get("minItems"), 0)
+        low = min(_count(schema.get("minItems"), 0), MAX_ITEMS if depth < 2 else MAX_NESTED_ITEMS)
         high = _count(schema.get("maxItems"), low + 2)
         high = high if high >= low else low
         size = low if depth >= _MAX_DEPTH else rng.randint(low, min(high, low + 2))

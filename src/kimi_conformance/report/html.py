@@ -10,7 +10,7 @@ _STYLE = """
 body{font:14px/1.45 system-ui,sans-serif;margin:2em;color:#1b1f24}
 table{border-collapse:collapse;width:100%}th,td{border:1px solid #d0d7de;padding:4px 8px;text-align:left}
 th{background:#f6f8fa}.failed{background:#ffebe9}.passed{background:#dafbe1}.not-run{color:#6e7781}
-.verdict-fail{color:#cf222e}.verdict-pass{color:#1a7f37}.verdict-incomplete{color:#9a6700}pre{background:#f6f8fa;padding:8px;white-space:pre-wrap}
+.verdict-fail{color:#cf222e}.verdict-pass{color:#1a7f37}.verdict-incomplete{color:#9a6700}.verdict-error{color:#9a6700}pre{background:#f6f8fa;padding:8px;white-space:pre-wrap}
 details{margin:.5em 0}summary{cursor:pointer;font-weight:600}code{font-family:ui-monospace,monospace}
 """
 

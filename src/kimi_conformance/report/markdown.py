@@ -13,10 +13,20 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+def _pass_at_k(summary: dict[str, dict[str, int]]) -> str:
+    return " · ".join(
+        f"`{code}` pass@1 {s['pass_at_1']}/{s['cases']}"
+        + (f", pass@{s['k']} {s['pass_at_k']}/{s['cases']}" if s["k"] > 1 else "")
+        for code, s in summary.items()
+    )
+
+
 def render_markdown(result: RunResult) -> str:
     data = result.as_json()
     summary = data["summary"]
-    verdict = {"fail": "❌ **fail**", "incomplete": "⏸️ **incomplete**"}.get(result.verdict, "✅ **pass**")
+    verdict = {"fail": "❌ **fail**", "incomplete": "⏸️ **incomplete**", "error": "⚠️ **error**"}.get(
+        result.verdict, "✅ **pass**"
+    )
     lines = [
         f"# kimi-conformance: {verdict}",
         "",
@@ -26,6 +36,7 @@ def render_markdown(result: RunResult) -> str:
         + (" · strict" if result.strict else ""),
         "",
         *([f"Spent: {result.spending_line()}", ""] if result.spending else []),
+        *([f"Model behaviour: {_pass_at_k(data['pass_at_k'])}", ""] if data["pass_at_k"] else []),
         "| | code | check | severity | passed | failed | n/a |",
         "|---|---|---|---|---:|---:|---:|",
     ]

@@ -54,10 +54,13 @@ class RunResult:
 
     @property
     def verdict(self) -> str:
-        """`fail` on blocking findings; else `incomplete` when the run stopped early; else `pass`."""
+        """`fail` on blocking findings; else `incomplete` when the run stopped early; else `error` when a test failed
+        without a finding (the suite could not judge something); else `pass`."""
         if self.failing:
             return "fail"
-        return "incomplete" if self.budget_reached else "pass"
+        if self.budget_reached:
+            return "incomplete"
+        return "error" if self.tests.get("failed", 0) or self.tests.get("error", 0) else "pass"
 
     @property
     def findings(self) -> list[Finding]:
@@ -67,6 +70,27 @@ class RunResult:
                 f = outcome.finding
                 unique.setdefault((f.code, f.operation, f.message, f.request), f)
         return list(unique.values())
+
+    def pass_at_k(self) -> dict[str, dict[str, int]]:
+        """Per model-behaviour check: cases judged, passed at the first attempt, passed within k attempts."""
+        cases: dict[tuple[str, str], list[list[bool]]] = {}
+        for outcome in self.outcomes:
+            check = CHECKS.get(outcome.code)
+            if check is None or not check.behavioural or outcome.status == NOT_APPLICABLE:
+                continue
+            runs = cases.setdefault((outcome.code, outcome.test), [])
+            if outcome.attempt == 1 or not runs:
+                runs.append([])
+            runs[-1].append(outcome.status == PASSED)
+        summary: dict[str, dict[str, int]] = {}
+        for (code, _), runs in cases.items():
+            entry = summary.setdefault(code, {"k": 1, "cases": 0, "pass_at_1": 0, "pass_at_k": 0})
+            for attempts in runs:
+                entry["k"] = max(entry["k"], len(attempts))
+                entry["cases"] += 1
+                entry["pass_at_1"] += attempts[0]
+                entry["pass_at_k"] += any(attempts)
+        return dict(sorted(summary.items()))
 
     def spending_line(self) -> str:
         """Requests, retries, tokens (prompt, cached, completion), estimated cost, and why the run stopped early."""
@@ -147,6 +171,7 @@ class RunResult:
             ],
             "findings": [f.as_json() for f in self.findings],
             "spending": self.spending,
+            "pass_at_k": self.pass_at_k(),
             "budget_reached": self.budget_reached,
             "not_run": self.not_run,
         }
