@@ -8,6 +8,7 @@ from kimi_conformance import __version__
 from kimi_conformance.cli.checks import checks
 from kimi_conformance.cli.compare import compare
 from kimi_conformance.cli.demo import demo
+from kimi_conformance.cli.drift import drift
 from kimi_conformance.cli.mock import mock
 from kimi_conformance.cli.rules import rules
 from kimi_conformance.cli.run import run
@@ -26,6 +27,7 @@ cli.add_command(compare)
 cli.add_command(rules)
 cli.add_command(mock)
 cli.add_command(demo)
+cli.add_command(drift)
 cli.add_command(selftest)
 
 
