@@ -139,8 +139,28 @@ def _enum(old: dict[str, Any], new: dict[str, Any], pointer: str, request: bool)
         yield _change("request-enum-value-added" if request else "response-enum-value-added", pointer, repr(value))
 
 
+def flatten(schema: Any) -> Any:
+    """`allOf` merged into one schema (properties and required united, other keywords first come first kept), so
+    the same object written as one schema or as a composition compares equal."""
+    if not isinstance(schema, dict) or not isinstance(schema.get("allOf"), list):
+        return schema
+    merged: dict[str, Any] = {k: v for k, v in schema.items() if k != "allOf"}
+    for part in (flatten(p) for p in schema["allOf"]):
+        if not isinstance(part, dict):
+            continue
+        for key, value in part.items():
+            if key == "properties" and isinstance(value, dict):
+                merged["properties"] = {**value, **merged.get("properties", {})}
+            elif key == "required" and isinstance(value, list):
+                merged["required"] = sorted({*merged.get("required", []), *value})
+            else:
+                merged.setdefault(key, value)
+    return merged
+
+
 def compare_schemas(old: Any, new: Any, pointer: str, request: bool, depth: int = 0) -> Iterator[Change]:
-    """Every classified change between two (resolved) schemas at `pointer`."""
+    """Every classified change between two (resolved) schemas at `pointer` (`allOf` flattened first)."""
+    old, new = flatten(old), flatten(new)
     if not isinstance(old, dict) or not isinstance(new, dict) or depth > 40 or old == new:
         return
     before, after = _types(old), _types(new)
@@ -159,7 +179,7 @@ def compare_schemas(old: Any, new: Any, pointer: str, request: bool, depth: int 
     yield from _properties(old, new, pointer, request, depth)
     for key in ("items", "additionalProperties", "not", "contentSchema"):
         yield from compare_schemas(old.get(key), new.get(key), f"{pointer}/{key}", request, depth + 1)
-    for key in ("allOf", "oneOf", "anyOf"):
+    for key in ("oneOf", "anyOf"):
         olds, news = old.get(key), new.get(key)
         if isinstance(olds, list) and isinstance(news, list):
             for index, (a, b) in enumerate(zip(olds, news, strict=False)):
@@ -195,13 +215,18 @@ def _properties(old: dict[str, Any], new: dict[str, Any], pointer: str, request:
 
 
 def _operations(document: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
-    return {
-        (path, method): operation
-        for path, item in (document.get("paths") or {}).items()
-        if isinstance(item, dict)
-        for method, operation in item.items()
-        if method in METHODS and isinstance(operation, dict)
-    }
+    """(path, method) -> operation, with the path item's own `parameters` added to the operation's."""
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    for path, item in (document.get("paths") or {}).items():
+        if not isinstance(item, dict):
+            continue
+        shared = item.get("parameters")
+        shared = shared if isinstance(shared, list) else []
+        for method, operation in item.items():
+            if method in METHODS and isinstance(operation, dict):
+                own = operation.get("parameters")
+                found[(path, method)] = {**operation, "parameters": shared + (own if isinstance(own, list) else [])}
+    return found
 
 
 def _parameters_schema(operation: dict[str, Any]) -> dict[str, Any]:
