@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shlex
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,6 +13,14 @@ from kimi_conformance.sse import FramingProblem, ServerSentEvent, SSEDecoder, it
 REDACTED = "[REDACTED]"
 _SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "x-api-key", "api-key", "cookie"})
 EXCERPT_CHARS = 600
+CASSETTE_BODY_CHARS = 65536
+KEY_LIKE = re.compile(r"\b(sk|ak|pk)-(?!kimi-conformance-)[A-Za-z0-9_\-]{16,}")
+"""Anything that looks like an API key (`sk-...`), other than this project's own public test keys."""
+
+
+def redact_key_like(text: str) -> str:
+    """`text` with anything that looks like an API key redacted (a target may echo one back)."""
+    return KEY_LIKE.sub(lambda match: f"{match.group(1)}-[REDACTED]", text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +112,26 @@ class Exchange:
             events = list(iter_events([self.body], decoder))
             self._sse = (events, list(decoder.problems))
         return self._sse
+
+    def cassette_record(self, test: str = "") -> dict[str, Any]:
+        """This exchange as one line of a run's cassette (already redacted; bodies cut at CASSETTE_BODY_CHARS,
+        anything that looks like a key removed)."""
+        body = self.body.decode("utf-8", errors="replace")
+        return {
+            "test": test,
+            "operation": self.operation,
+            "method": self.method,
+            "url": self.url,
+            "request_headers": self.request_headers,
+            "request": redact_key_like(self.request_text),
+            "status": self.status,
+            "response_headers": {k: v for k, v in self.response_headers.items() if k != "set-cookie"},
+            "body": redact_key_like(body[:CASSETTE_BODY_CHARS]),
+            "body_bytes": len(self.body),
+            "transport_error": self.transport_error,
+            "stream_error": self.stream_error,
+            "elapsed_s": round(self.elapsed, 4),
+        }
 
     def summary(self) -> str:
         """`POST /v1/chat/completions model=kimi-k2.6 stream=true` style."""

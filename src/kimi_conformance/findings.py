@@ -8,9 +8,10 @@ data (JSON-serialisable through `as_json`), so xdist workers can ship them and e
 from __future__ import annotations
 
 import enum
-import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from kimi_conformance.exchange import redact_key_like
 
 
 class Severity(enum.Enum):
@@ -32,14 +33,12 @@ class Violation(AssertionError):
 
 
 _UNPRINTABLE = dict.fromkeys([*range(9), 11, 12, *range(14, 32), 127], "\ufffd")
-KEY_LIKE = re.compile(r"\b(sk|ak|pk)-(?!kimi-conformance-)[A-Za-z0-9_\-]{16,}")
-"""Anything that looks like an API key (`sk-...`), other than this project's own public test keys."""
 
 
 def printable(text: str) -> str:
     """Text safe for every report format (XML 1.0 forbids most control characters), with anything that looks like
     an API key redacted (a target may echo a key in an error message)."""
-    return KEY_LIKE.sub(lambda m: f"{m.group(1)}-[REDACTED]", text).translate(_UNPRINTABLE)
+    return redact_key_like(text).translate(_UNPRINTABLE)
 
 
 @dataclass(frozen=True, slots=True)

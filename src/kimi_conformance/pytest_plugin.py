@@ -378,6 +378,10 @@ class _TestCounter:
                 self.reported.add(report.nodeid)
 
 
+def _jsonl(records: list[dict[str, Any]]) -> str:
+    return "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records)
+
+
 def _report_root(config: pytest.Config) -> Path:
     """`--report-dir`, relative to where pytest was started."""
     return Path(config.invocation_params.dir) / config.stash[SETTINGS].report_dir
@@ -400,8 +404,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         (parts / f"{worker}.spending.json").write_text(json.dumps(spent), "utf-8")
         if outcomes:
             (parts / f"{worker}.json").write_text(json.dumps([o.as_json() for o in outcomes]), "utf-8")
+        if recorded and recorded.cassette:
+            (parts / f"{worker}.cassette.jsonl").write_text(_jsonl(recorded.cassette), "utf-8")
         return
     spending, reached, quota = Spending(), guard.reached, guard.quota_exceeded
+    cassette = _jsonl(recorded.cassette) if recorded else ""
     spending.add(guard.spent.as_json())
     parts = _parts_dir(config)
     if parts.is_dir():
@@ -410,6 +417,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             spending.add(data["spending"])
             reached = reached or data["reached"]
             quota = quota or data["quota"]
+        for part in sorted(parts.glob("*.cassette.jsonl")):
+            cassette += part.read_text("utf-8")
         for part in sorted(parts.glob("gw*[0-9].json")):
             outcomes += [Outcome.from_json(item) for item in json.loads(part.read_text("utf-8"))]
         shutil.rmtree(parts)
@@ -438,6 +447,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         not_run=[test for test in config.stash[COLLECTED] if test not in config.stash[REPORTED]] if reached else [],
     )
     folder = write_reports(result, _report_root(config))
+    (folder / "cassette.jsonl").write_text(cassette, "utf-8")
     if result.failing or quota:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
     elif reached:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from kimi_conformance.checks import CHECKS, CheckContext, Outcome, run_checks
 from kimi_conformance.exchange import Exchange
@@ -19,12 +20,15 @@ class ConformanceSession:
     selected: frozenset[str]
     strict: bool = False
     outcomes: list[Outcome] = field(default_factory=list)
+    cassette: list[dict[str, Any]] = field(default_factory=list)
+    """Every exchange checked, as cassette records (redacted), for `drift traffic`."""
 
     def check(self, exchange: Exchange, test: str = "", only: set[str] | None = None) -> list[Finding]:
         """Run the selected checks (or `only` those among them) and return the findings that fail the test."""
         codes = self.selected & only if only is not None else self.selected
         outcomes = run_checks(self.context, exchange, codes, test)
         self.outcomes.extend(outcomes)
+        self.cassette.append(exchange.cassette_record(test))
         return [o.finding for o in outcomes if o.finding is not None and self.blocks(o.finding)]
 
     def check_attempts(
@@ -42,6 +46,7 @@ class ConformanceSession:
             outcomes = [
                 dataclasses.replace(o, attempt=attempt) for o in run_checks(self.context, exchange, codes, test)
             ]
+            self.cassette.append(exchange.cassette_record(test))
             blocking = [o.finding for o in outcomes if o.finding is not None and self.blocks(o.finding)]
             behavioural = all(CHECKS[f.code].behavioural for f in blocking)
             if not blocking or resend is None or attempt == attempts or not behavioural:

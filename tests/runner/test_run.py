@@ -37,7 +37,8 @@ def test_the_whole_suite_passes_on_the_conformant_mock(tmp_path: Path) -> None:
     assert results["verdict"] == "pass" and results["findings"] == []
     assert results["schema_version"] == 1 and results["summary"]["passed"] > 1000
     folder = (tmp_path / "reports" / "latest").resolve()
-    assert {p.name for p in folder.iterdir()} == {"junit.xml", "results.json", "report.md", "report.html"}
+    files = {"junit.xml", "results.json", "report.md", "report.html", "cassette.jsonl"}
+    assert {p.name for p in folder.iterdir()} == files
     assert "kimi-conformance: ✅ **pass**" in (folder / "report.md").read_text()
     assert "verdict PASS" in output
 

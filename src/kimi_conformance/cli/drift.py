@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
@@ -9,12 +10,34 @@ import click
 from kimi_conformance.drift.documents import read_document
 from kimi_conformance.drift.render import FAIL_ON, gates, render_json, render_junit, render_markdown, render_table
 from kimi_conformance.drift.spec_diff import compare_documents
+from kimi_conformance.drift.traffic import analyse, read_cassette
+from kimi_conformance.drift.traffic import render_table as render_drift_table
 from kimi_conformance.errors import ConfigError
 
 
 @click.group()
 def drift() -> None:
-    """Spec drift: compare two OpenAPI documents."""
+    """Drift: spec against spec, and a run's traffic against the contract."""
+
+
+@drift.command("traffic")
+@click.argument("run", type=click.Path(exists=True, path_type=Path))
+@click.option("--format", "output", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option(
+    "--fail-on", type=click.Choice(["none", "warning", "any"]), default="none", show_default=True, help="What exits 1."
+)
+def traffic(run: Path, output: str, fail_on: str) -> None:
+    """What a run's traffic (RUN/cassette.jsonl) shows the target doing that the contract does not say."""
+    try:
+        drifts = analyse(read_cassette(run))
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from exc
+    if output == "json":
+        click.echo(json.dumps([d.as_json() for d in drifts], indent=2, ensure_ascii=False))
+    else:
+        click.echo(render_drift_table(drifts), nl=False)
+    failing = [d for d in drifts if fail_on == "any" or (fail_on == "warning" and d.severity == "warning")]
+    raise SystemExit(1 if failing else 0)
 
 
 @drift.command("spec")
