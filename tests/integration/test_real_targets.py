@@ -13,9 +13,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import openai
 import pytest
 
 from kimi_conformance.mock import DEFAULT_API_KEY, MockConfig, serve_in_thread
+from kimi_conformance.proxy import read_outcomes, serve_proxy_in_thread
 
 from .conftest import LITELLM_KEY, Models
 
@@ -85,3 +87,16 @@ def test_prism_serving_our_contract(tmp_path: Path, prism: str) -> None:
     returncode, results, output = run_suite(tmp_path, prism, "sk-prism", ["kimi-k2.5"], NON_STREAMING, "0")
     assert returncode == 1 and "Traceback" not in output, output[-3000:]
     assert_expected("prism-mock-contract", results)
+
+
+def test_the_proxy_in_front_of_litellm(tmp_path: Path, litellm: Callable[[Models], str]) -> None:
+    """The `openai` SDK through our validating proxy to LiteLLM: traffic unchanged, LiteLLM's deviations recorded."""
+    params = {"api_base": "http://127.0.0.1:9/v1", "api_key": "sk-unused", "mock_response": "Hello from LiteLLM."}
+    upstream = litellm([("kimi-k2-turbo-preview", {"model": "openai/kimi-k2-turbo-preview", **params})])
+    body = {"model": "kimi-k2-turbo-preview", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 3}
+    with serve_proxy_in_thread(upstream, tmp_path) as url, openai.OpenAI(base_url=url, api_key=LITELLM_KEY) as client:
+        assert client.chat.completions.create(**body).choices[0].message.content == "Hello from LiteLLM."
+        chunks = list(client.chat.completions.create(**body, stream=True, stream_options={"include_usage": True}))
+    assert chunks
+    found = {o["code"] for o in read_outcomes(tmp_path) if o["finding"] is not None}
+    assert {"CHAT005", "CHNK007"} <= found, found  # the canned answer passes max_tokens; usage only OpenAI-style

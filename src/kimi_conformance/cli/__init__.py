@@ -10,6 +10,7 @@ from kimi_conformance.cli.compare import compare
 from kimi_conformance.cli.demo import demo
 from kimi_conformance.cli.drift import drift
 from kimi_conformance.cli.mock import mock
+from kimi_conformance.cli.proxy import proxy, report
 from kimi_conformance.cli.rules import rules
 from kimi_conformance.cli.run import run
 from kimi_conformance.cli.selftest import selftest
@@ -26,6 +27,8 @@ cli.add_command(checks)
 cli.add_command(compare)
 cli.add_command(rules)
 cli.add_command(mock)
+cli.add_command(proxy)
+cli.add_command(report)
 cli.add_command(demo)
 cli.add_command(drift)
 cli.add_command(selftest)

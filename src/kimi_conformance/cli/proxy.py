@@ -1,0 +1,52 @@
+"""`kimi-conformance proxy`: a validating proxy between any client and any target; `kimi-conformance report DIR`
+renders what it recorded like a run."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+
+from kimi_conformance.checks import Outcome
+from kimi_conformance.proxy import create_proxy_app, read_outcomes
+from kimi_conformance.report import RunResult, write_reports
+
+
+@click.command()
+@click.option("--upstream", required=True, help="The target's SDK-style base URL, e.g. https://api.moonshot.ai/v1.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8010, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--record-dir", default="reports/proxy", show_default=True, type=click.Path(path_type=Path))
+def proxy(upstream: str, host: str, port: int, record_dir: Path) -> None:
+    """Relay every request to UPSTREAM unchanged (streams chunk by chunk) and check each exchange on the side."""
+    import uvicorn
+
+    app = create_proxy_app(upstream, record_dir)
+    click.echo(f"kimi-conformance proxy on http://{host}:{port}/v1 -> {upstream}; recording to {record_dir}", err=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+
+
+@click.command()
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def report(folder: Path) -> None:
+    """Render what `kimi-conformance proxy` recorded in FOLDER (reports like a run's, written next to it)."""
+    outcomes = [Outcome.from_json(item) for item in read_outcomes(folder)]
+    if not outcomes:
+        raise click.UsageError(f"{folder} holds no recorded outcomes (outcomes.jsonl)")
+    result = RunResult(
+        run_id=f"proxy-{time.strftime('%Y%m%d-%H%M%S')}",
+        target=f"proxy recording {folder}",
+        settings={},
+        outcomes=outcomes,
+        started_at=(folder / "outcomes.jsonl").stat().st_ctime,
+        finished_at=time.time(),
+    )
+    written = write_reports(result, folder / "reports")
+    data = result.as_json()
+    findings = data["summary"]["findings"]
+    click.echo(
+        f"verdict {data['verdict'].upper()}: {data['summary']['outcomes']} check outcomes, {findings['error']} error / "
+        f"{findings['warning']} warning / {findings['info']} info findings; reports in {written}"
+    )
+    raise SystemExit(1 if result.failing else 0)

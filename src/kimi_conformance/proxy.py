@@ -1,0 +1,191 @@
+"""The validating proxy: forwards every request to the upstream and every response back unchanged — streams chunk
+by chunk as they arrive — and runs the checks on the side, writing outcomes and a cassette as it goes.
+
+It never breaks the traffic it watches: a check that fails or crashes is recorded, never passed to the client.
+`kimi-conformance report DIR` renders what it wrote like a run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import re
+import socket
+import threading
+import time
+import zlib
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+
+from kimi_conformance import contract
+from kimi_conformance.checks import CHECKS, CheckContext
+from kimi_conformance.exchange import Exchange, Redactor
+from kimi_conformance.session import ConformanceSession
+
+HOP_BY_HOP = frozenset(
+    {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade", "host"}
+)
+log = logging.getLogger("kimi_conformance.proxy")
+
+
+def _templates() -> list[tuple[re.Pattern[str], str, str]]:
+    """(path pattern, METHOD, operationId) of every operation of the contract."""
+    found = []
+    for operation, (path, method) in contract.operations().items():
+        parts = re.split(r"(\{[^/}]+\})", path)
+        pattern = "".join("[^/]+" if part.startswith("{") else re.escape(part) for part in parts)
+        found.append((re.compile(f"^{pattern}$"), method.upper(), operation))
+    return found
+
+
+class Recorder:
+    """Runs the checks on each relayed exchange and appends outcomes and cassette lines to the proxy's folder."""
+
+    def __init__(self, folder: Path, secrets: frozenset[str] = frozenset()) -> None:
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+        self.session = ConformanceSession(CheckContext(), selected=frozenset(CHECKS))
+        self.redactor = Redactor(secrets)
+        self.templates = _templates()
+        self.lock = threading.Lock()
+        (folder / "proxy.json").write_text(json.dumps({"started_at": time.time()}), "utf-8")
+
+    def operation(self, method: str, path: str) -> str:
+        for pattern, verb, operation in self.templates:
+            if verb == method and pattern.match(path):
+                return operation
+        return "unknownRoute"
+
+    def record(self, exchange: Exchange) -> None:
+        """Check and write one exchange; any error here is logged, never raised into the traffic."""
+        try:
+            with self.lock:
+                before = len(self.session.outcomes)
+                self.session.check(exchange, "proxy")
+                outcomes = self.session.outcomes[before:]
+                with (self.folder / "outcomes.jsonl").open("a", encoding="utf-8") as out:
+                    out.writelines(json.dumps(o.as_json()) + "\n" for o in outcomes)
+                with (self.folder / "cassette.jsonl").open("a", encoding="utf-8") as out:
+                    out.write(json.dumps(self.session.cassette[-1], ensure_ascii=False) + "\n")
+                self.session.outcomes.clear()
+                self.session.cassette.clear()
+        except Exception:  # the proxy must never break the traffic it watches
+            log.exception("checking %s %s failed; the exchange was relayed unchanged", exchange.method, exchange.url)
+
+
+def _decoded(body: bytes, encoding: str) -> bytes:
+    """The body as the checks need it (gzip or deflate undone); the client gets the raw bytes."""
+    try:
+        if encoding == "gzip":
+            return zlib.decompress(body, 16 + zlib.MAX_WBITS)
+        if encoding == "deflate":
+            return zlib.decompress(body)
+    except zlib.error:
+        return body
+    return body
+
+
+def create_proxy_app(upstream: str, folder: Path, timeout: float = 300.0) -> Starlette:
+    """The proxy as an ASGI app: `upstream` is an SDK-style base URL (`.../v1`); clients use the proxy's `/v1`."""
+    base = upstream.rstrip("/")
+    recorder = Recorder(folder)
+    client = httpx.AsyncClient(timeout=httpx.Timeout(timeout), follow_redirects=False)
+
+    async def relay(request: Request) -> Response:
+        path = request.url.path
+        suffix = path[len("/v1") :] if path.startswith("/v1") else path
+        body = await request.body()
+        headers = [(k, v) for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP]
+        outgoing = client.build_request(
+            request.method, base + suffix, params=request.query_params, headers=headers, content=body
+        )
+        started = time.monotonic()
+        exchange = Exchange(
+            operation=recorder.operation(request.method, path),
+            method=request.method,
+            url=str(outgoing.url),
+            request_headers=recorder.redactor.headers(dict(request.headers)),
+            request_text=recorder.redactor.body(request.headers.get("content-type", ""), body),
+            intent="observed",
+        )
+        try:
+            exchange.request_json = json.loads(body) if body else None
+        except ValueError:
+            exchange.request_json = None
+        try:
+            upstream_response = await client.send(outgoing, stream=True)
+        except httpx.HTTPError as exc:
+            exchange.transport_error = f"{type(exc).__name__}: {exc}"
+            exchange.elapsed = time.monotonic() - started
+            recorder.record(exchange)
+            return Response(f"upstream unreachable: {type(exc).__name__}", status_code=502, media_type="text/plain")
+        exchange.status = upstream_response.status_code
+        exchange.response_headers = {k.lower(): v for k, v in upstream_response.headers.items()}
+
+        async def pieces() -> AsyncIterator[bytes]:
+            received: list[bytes] = []
+            try:
+                async for chunk in upstream_response.aiter_raw():
+                    received.append(chunk)
+                    yield chunk
+            except httpx.HTTPError as exc:
+                exchange.stream_error = f"the upstream body broke off: {type(exc).__name__}"
+            finally:
+                await upstream_response.aclose()
+                raw = b"".join(received)
+                exchange.body = _decoded(raw, exchange.response_headers.get("content-encoding", ""))
+                exchange.elapsed = time.monotonic() - started
+                recorder.record(exchange)
+
+        response = StreamingResponse(pieces(), status_code=upstream_response.status_code)
+        response.raw_headers = [
+            (name.lower(), value)
+            for name, value in upstream_response.headers.raw
+            if name.decode("latin-1").lower() not in HOP_BY_HOP
+        ]
+        return response
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        await client.aclose()
+
+    methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+    app = Starlette(routes=[Route("/{path:path}", relay, methods=methods)], lifespan=lifespan)
+    app.state.recorder = recorder
+    return app
+
+
+def read_outcomes(folder: Path) -> list[dict[str, Any]]:
+    path = folder / "outcomes.jsonl"
+    return [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()] if path.is_file() else []
+
+
+@contextlib.contextmanager
+def serve_proxy_in_thread(upstream: str, folder: Path, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+    """Serve the proxy on loopback in a daemon thread; yields its SDK-style base URL (`.../v1`)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    app = create_proxy_app(upstream, folder)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on", ws="none"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True, name="kimi-proxy")
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started and thread.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.005)
+    try:
+        yield f"http://{host}:{sock.getsockname()[1]}/v1"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()

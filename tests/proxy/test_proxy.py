@@ -1,0 +1,82 @@
+"""The validating proxy: the official `openai` SDK goes through it to the mock; traffic passes unchanged (streams
+byte for byte), the checks run on the side, and `kimi-conformance report` renders what it recorded."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import openai
+import pytest
+from click.testing import CliRunner
+
+from kimi_conformance.cli import cli
+from kimi_conformance.mock import DEFAULT_API_KEY, MockConfig, serve_in_thread
+from kimi_conformance.proxy import read_outcomes, serve_proxy_in_thread
+
+BODY = {"model": "kimi-k2-turbo-preview", "messages": [{"role": "user", "content": "hi"}], "max_completion_tokens": 20}
+
+
+@pytest.fixture
+def proxied(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    faults = frozenset(getattr(request, "param", ()))
+    with serve_in_thread(MockConfig(faults=faults)) as mock, serve_proxy_in_thread(mock.api_base, tmp_path) as url:
+        yield url
+
+
+def codes(folder: Path) -> set[str]:
+    return {o["code"] for o in read_outcomes(folder) if o["finding"] is not None}
+
+
+def test_the_sdk_works_through_the_proxy_and_nothing_is_found_on_the_mock(proxied: str, tmp_path: Path) -> None:
+    with openai.OpenAI(base_url=proxied, api_key=DEFAULT_API_KEY) as client:
+        reply = client.chat.completions.create(**BODY)  # type: ignore[call-overload]
+        assert reply.choices[0].message.content
+        options = {"include_usage": True}
+        stream = client.chat.completions.create(**BODY, stream=True, stream_options=options)  # type: ignore[call-overload]
+        assert "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+        assert [m.id for m in client.models.list()][:1] == ["moonshot-v1-8k"]
+    assert len(read_outcomes(tmp_path)) > 50 and codes(tmp_path) == set()
+    result = CliRunner().invoke(cli, ["report", str(tmp_path)])
+    assert result.exit_code == 0 and "verdict PASS" in result.output
+    assert (tmp_path / "reports" / "latest" / "report.html").is_file()
+
+
+def test_streams_pass_byte_for_byte(proxied: str, tmp_path: Path) -> None:
+    headers = {"Authorization": f"Bearer {DEFAULT_API_KEY}"}
+    with httpx.stream(
+        "POST", proxied + "/chat/completions", json={**BODY, "stream": True}, headers=headers
+    ) as response:
+        assert response.headers["content-type"].startswith("text/event-stream")
+        received = b"".join(response.iter_raw())
+    recorded = json.loads((tmp_path / "cassette.jsonl").read_text().splitlines()[-1])
+    assert received.endswith(b"data: [DONE]\n\n") and recorded["body"].encode() == received
+    assert recorded["request_headers"]["authorization"] == "[REDACTED]"
+
+
+@pytest.mark.parametrize("proxied", [("stream-omit-done", "usage-total-wrong")], indirect=True)
+def test_a_faulty_upstream_is_relayed_unchanged_and_its_findings_recorded(proxied: str, tmp_path: Path) -> None:
+    with openai.OpenAI(base_url=proxied, api_key=DEFAULT_API_KEY) as client:
+        assert client.chat.completions.create(**BODY).usage.total_tokens  # type: ignore[call-overload, union-attr]
+        assert list(client.chat.completions.create(**BODY, stream=True))  # type: ignore[call-overload]
+    assert {"SSE003", "CHAT004"} <= codes(tmp_path)
+    result = CliRunner().invoke(cli, ["report", str(tmp_path)])
+    assert result.exit_code == 1 and "verdict FAIL" in result.output
+
+
+def test_a_crashing_check_never_breaks_the_traffic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def explode(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a check crashed")
+
+    monkeypatch.setattr("kimi_conformance.session.ConformanceSession.check", explode)
+    with serve_in_thread(MockConfig()) as mock, serve_proxy_in_thread(mock.api_base, tmp_path) as url:
+        reply = httpx.post(url + "/chat/completions", json=BODY, headers={"Authorization": f"Bearer {DEFAULT_API_KEY}"})
+    assert reply.status_code == 200 and reply.json()["object"] == "chat.completion"
+
+
+def test_an_unreachable_upstream_is_a_502_and_a_finding(tmp_path: Path) -> None:
+    with serve_proxy_in_thread("http://127.0.0.1:9/v1", tmp_path) as url:
+        reply = httpx.get(url + "/models", headers={"Authorization": "Bearer x"})
+    assert reply.status_code == 502 and "HTTP001" in codes(tmp_path)
