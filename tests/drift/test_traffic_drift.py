@@ -10,10 +10,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import yaml
 from click.testing import CliRunner
 
 from kimi_conformance.cli import cli
-from kimi_conformance.drift.traffic import analyse
+from kimi_conformance.drift.traffic import analyse, suggest_overlay
 
 
 def run(tmp_path: Path, *args: str) -> int:
@@ -39,6 +40,12 @@ def test_undocumented_fields_and_model_ids_are_named_and_the_run_still_passes(tm
     assert "undocumented-field           createChatCompletion   chunk.x_vendor_extra  example true" in table.output
     assert 'undocumented-model-id        listModels             200.data[].id  "kimi-k2-instruct-0905"' in table.output
     assert CliRunner().invoke(cli, ["drift", "traffic", folder, "--fail-on", "warning"]).exit_code == 1
+    overlay = tmp_path / "overlay.yaml"
+    assert CliRunner().invoke(cli, ["drift", "traffic", folder, "--suggest", str(overlay)]).exit_code == 0
+    actions = yaml.safe_load(overlay.read_text())["actions"]
+    field = {"description": "Observed in traffic, e.g. true", "type": "boolean"}
+    chunk = {"target": "$.components.schemas.ChatCompletionChunk.properties", "update": {"x_vendor_extra": field}}
+    assert chunk in actions
 
 
 def record(status: int, body: Any, operation: str = "createChatCompletion") -> dict[str, Any]:
@@ -57,3 +64,7 @@ def test_enum_values_types_and_statuses() -> None:
     assert ("undocumented-enum-value", "200.choices[].finish_reason") in found
     assert ("type-difference", "200.usage.prompt_tokens") in found
     assert ("undocumented-status", "HTTP 418") in found
+    actions = suggest_overlay(drifts)["actions"]
+    finish = "$.paths['/v1/chat/completions'].post.responses['200'].content['application/json'].schema"
+    finish += ".properties['choices'].items.properties['finish_reason']"
+    assert {"target": finish, "update": {"enum": ["content_filter"]}} in actions

@@ -6,11 +6,12 @@ import json
 from pathlib import Path
 
 import click
+import yaml
 
 from kimi_conformance.drift.documents import read_document
 from kimi_conformance.drift.render import FAIL_ON, gates, render_json, render_junit, render_markdown, render_table
 from kimi_conformance.drift.spec_diff import compare_documents
-from kimi_conformance.drift.traffic import analyse, read_cassette
+from kimi_conformance.drift.traffic import analyse, read_cassette, suggest_overlay
 from kimi_conformance.drift.traffic import render_table as render_drift_table
 from kimi_conformance.errors import ConfigError
 
@@ -26,12 +27,19 @@ def drift() -> None:
 @click.option(
     "--fail-on", type=click.Choice(["none", "warning", "any"]), default="none", show_default=True, help="What exits 1."
 )
-def traffic(run: Path, output: str, fail_on: str) -> None:
+@click.option(
+    "--suggest", "overlay_path", type=click.Path(dir_okay=False, path_type=Path),
+    help="Write an OpenAPI overlay that would make the contract describe what was observed (to review).",
+)  # fmt: skip
+def traffic(run: Path, output: str, fail_on: str, overlay_path: Path | None) -> None:
     """What a run's traffic (RUN/cassette.jsonl) shows the target doing that the contract does not say."""
     try:
         drifts = analyse(read_cassette(run))
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from exc
+    if overlay_path is not None:
+        overlay_path.write_text(yaml.safe_dump(suggest_overlay(drifts), sort_keys=False, allow_unicode=True), "utf-8")
+        click.echo(f"overlay for review: {overlay_path}", err=True)
     if output == "json":
         click.echo(json.dumps([d.as_json() for d in drifts], indent=2, ensure_ascii=False))
     else:

@@ -186,3 +186,66 @@ def render_table(drifts: list[Drift]) -> str:
     warnings = sum(d.severity == "warning" for d in drifts)
     lines.append(f"{len(drifts)} drift(s): {warnings} warning, {len(drifts) - warnings} info")
     return "\n".join(lines) + "\n"
+
+
+_SCHEMA_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array", dict: "object"}
+
+
+def _target(drift: Drift, operations: dict[str, tuple[str, str]]) -> tuple[str, list[str]]:
+    """(JSONPath of the schema the drift's path starts at, the path's segments below it)."""
+    head, *segments = drift.where.split(".")
+    if head == "chunk":
+        return "$.components.schemas.ChatCompletionChunk", segments
+    path, method = operations[drift.operation]
+    return f"$.paths['{path}'].{method}.responses['{head}'].content['application/json'].schema", segments
+
+
+def _descend(base: str, segments: list[str]) -> str:
+    for segment in segments:
+        name = segment.removesuffix("[]")
+        base += f".properties['{name}']" + (".items" if segment.endswith("[]") else "")
+    return base
+
+
+def _example(detail: str) -> Any:
+    try:
+        return json.loads(detail.removeprefix("example "))
+    except ValueError:  # cut short ("...") or not JSON
+        return None
+
+
+def suggest_overlay(drifts: list[Drift]) -> dict[str, Any]:
+    """An OpenAPI Overlay 1.0 document that would make the contract describe the observed traffic — for a person
+    to review (targets are written inline: where the contract uses a `$ref`, point the action at the component)."""
+    operations = contract.operations()
+    actions: list[dict[str, Any]] = []
+    for drift in drifts:
+        if drift.operation not in operations:
+            continue
+        if drift.kind == "undocumented-status":
+            path, method = operations[drift.operation]
+            status = drift.where.removeprefix("HTTP ")
+            actions.append({"target": f"$.paths['{path}'].{method}.responses",
+                            "update": {status: {"description": "Observed in traffic; describe it."}}})  # fmt: skip
+            continue
+        base, segments = _target(drift, operations)
+        if drift.kind == "undocumented-field" and segments:
+            example = _example(drift.detail)
+            schema: dict[str, Any] = {
+                "description": f"Observed in traffic, e.g. {drift.detail.removeprefix('example ')}"
+            }
+            if type(example) in _SCHEMA_TYPES:
+                schema["type"] = _SCHEMA_TYPES[type(example)]
+            name = segments[-1].removesuffix("[]")
+            actions.append({"target": _descend(base, segments[:-1]) + ".properties", "update": {name: schema}})
+        elif drift.kind == "undocumented-enum-value":
+            value = json.loads(drift.detail.split(" not in ", 1)[0])
+            actions.append({"target": _descend(base, segments), "update": {"enum": [value]}})
+    return {
+        "overlay": "1.0.0",
+        "info": {
+            "title": "kimi-conformance: traffic the contract does not describe (review before applying)",
+            "version": "1",
+        },
+        "actions": actions,
+    }
