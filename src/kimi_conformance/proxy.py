@@ -29,6 +29,8 @@ from starlette.routing import Route
 from kimi_conformance import contract
 from kimi_conformance.checks import CHECKS, CheckContext
 from kimi_conformance.exchange import Exchange, Redactor
+from kimi_conformance.rules import load_rules
+from kimi_conformance.rules.request_rules import ChatView, broken_rules, thinking_on
 from kimi_conformance.session import ConformanceSession
 
 HOP_BY_HOP = frozenset(
@@ -82,6 +84,23 @@ class Recorder:
             log.exception("checking %s %s failed; the exchange was relayed unchanged", exchange.method, exchange.url)
 
 
+def _mark_broken_rule(exchange: Exchange) -> None:
+    """A chat request that breaks a model rule of the table is judged like a rule probe (RULE001, RULE003)."""
+    body = exchange.request_json
+    if exchange.operation != "createChatCompletion" or not isinstance(body, dict):
+        return
+    model = load_rules().model(str(body.get("model")))
+    if model is None:
+        return
+    try:
+        broken = broken_rules(ChatView(body, model, thinking_on(body, model)), after_schema=False)
+    except Exception:  # a malformed body: the contract checks judge the answer
+        return
+    if broken:
+        exchange.intent = "invalid"
+        exchange.rule = (broken[0][0].id, "a request observed by the proxy")
+
+
 def _decoded(body: bytes, encoding: str) -> bytes:
     """The body as the checks need it (gzip or deflate undone); the client gets the raw bytes."""
     try:
@@ -121,6 +140,7 @@ def create_proxy_app(upstream: str, folder: Path, timeout: float = 300.0) -> Sta
             exchange.request_json = json.loads(body) if body else None
         except ValueError:
             exchange.request_json = None
+        _mark_broken_rule(exchange)
         try:
             upstream_response = await client.send(outgoing, stream=True)
         except httpx.HTTPError as exc:

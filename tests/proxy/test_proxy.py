@@ -80,3 +80,11 @@ def test_an_unreachable_upstream_is_a_502_and_a_finding(tmp_path: Path) -> None:
     with serve_proxy_in_thread("http://127.0.0.1:9/v1", tmp_path) as url:
         reply = httpx.get(url + "/models", headers={"Authorization": "Bearer x"})
     assert reply.status_code == 502 and "HTTP001" in codes(tmp_path)
+
+
+@pytest.mark.parametrize("proxied", [("rule-ignored:stop.max-count",)], indirect=True)
+def test_model_rules_are_judged_on_observed_requests(proxied: str, tmp_path: Path) -> None:
+    headers = {"Authorization": f"Bearer {DEFAULT_API_KEY}"}
+    reply = httpx.post(proxied + "/chat/completions", json={**BODY, "stop": list("abcdef")}, headers=headers)
+    assert reply.status_code == 200  # the faulty upstream serves six stop sequences; the client gets that answer
+    assert "RULE001" in codes(tmp_path)
