@@ -48,17 +48,20 @@ def run_suite(
 
 
 def assert_expected(scenario: str, results: dict[str, Any]) -> None:
-    """The codes found are exactly the reviewed ones (rewrite the file with KIMI_UPDATE_EXPECTED=1)."""
+    """The codes found are the reviewed ones: every code of `codes`, none outside `codes` and `sometimes` (codes
+    whose appearance depends on timing the scenario cannot fix). KIMI_UPDATE_EXPECTED=1 rewrites `codes`."""
     path = EXPECTED / f"{scenario}.json"
     expected = json.loads(path.read_text("utf-8")) if path.is_file() else {"codes": {}}
     found = {finding["code"] for finding in results["findings"]}
+    sometimes = set(expected.get("sometimes", {}))
     if os.environ.get("KIMI_UPDATE_EXPECTED"):
         notes = expected.get("codes", {})
-        expected["codes"] = {code: notes.get(code, "UNREVIEWED") for code in sorted(found)}
+        expected["codes"] = {code: notes.get(code, "UNREVIEWED") for code in sorted(found - sometimes)}
         path.write_text(json.dumps(expected, indent=2, ensure_ascii=False) + "\n", "utf-8")
     known = set(expected["codes"])
-    assert found == known, (
-        f"{scenario}: new codes {sorted(found - known)}, gone {sorted(known - found)}; review them and update "
+    missing, unexpected = known - found, found - known - sometimes
+    assert not missing and not unexpected, (
+        f"{scenario}: new codes {sorted(unexpected)}, gone {sorted(missing)}; review them and update "
         f"{path.name} (KIMI_UPDATE_EXPECTED=1 rewrites it)"
     )
 
