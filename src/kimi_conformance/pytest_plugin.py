@@ -296,14 +296,7 @@ def target(
     reason and the run stops there (no test waits on a dead target; the report is still written)."""
     with open_target(kimi_settings) as opened:
         if not kimi_settings.is_mock:
-            with TargetClient(
-                opened.base_url,
-                opened.api_key,
-                timeout=kimi_settings.request_timeout,
-                stream_timeout=kimi_settings.stream_timeout,
-                stream_idle_timeout=kimi_settings.stream_idle_timeout,
-                guard=request.config.stash[GUARD],
-            ) as client:
+            with _client(opened, request.config) as client:
                 probe = client.request("listModels", "GET", "/models")
             problem = probe.transport_error or probe.stream_error
             if problem is not None:
@@ -317,15 +310,21 @@ def target(
 @pytest.fixture(scope="session")
 def target_client(target: Target, kimi_settings: Settings, pytestconfig: pytest.Config) -> Iterator[TargetClient]:
     """An HTTP client of the target within the run's budget and pace; every request becomes an `Exchange`."""
-    with TargetClient(
+    with _client(target, pytestconfig) as client:
+        yield client
+
+
+def _client(target: Target, config: pytest.Config) -> TargetClient:
+    """A client of the target with the run's timeouts, budget and pace."""
+    settings = config.stash[SETTINGS]
+    return TargetClient(
         target.base_url,
         target.api_key,
-        timeout=kimi_settings.request_timeout,
-        stream_timeout=kimi_settings.stream_timeout,
-        stream_idle_timeout=kimi_settings.stream_idle_timeout,
-        guard=pytestconfig.stash[GUARD],
-    ) as client:
-        yield client
+        timeout=settings.request_timeout,
+        stream_timeout=settings.stream_timeout,
+        stream_idle_timeout=settings.stream_idle_timeout,
+        guard=config.stash[GUARD],
+    )
 
 
 @pytest.fixture(scope="session")
