@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -100,6 +101,10 @@ def test_the_proxy_in_front_of_litellm(tmp_path: Path, litellm: Callable[[Models
     with serve_proxy_in_thread(upstream, tmp_path) as url, openai.OpenAI(base_url=url, api_key=LITELLM_KEY) as client:
         assert client.chat.completions.create(**body).choices[0].message.content == "Hello from LiteLLM."
         chunks = list(client.chat.completions.create(**body, stream=True, stream_options={"include_usage": True}))
-    assert chunks
+        assert chunks
+        deadline = time.monotonic() + 10  # the proxy checks an exchange after its last byte went to the client
+        cassette = tmp_path / "cassette.jsonl"
+        while (not cassette.is_file() or len(cassette.read_text().splitlines()) < 2) and time.monotonic() < deadline:
+            time.sleep(0.01)
     found = {o["code"] for o in read_outcomes(tmp_path) if o["finding"] is not None}
     assert {"CHAT005", "CHNK007"} <= found, found  # the canned answer passes max_tokens; usage only OpenAI-style

@@ -4,6 +4,7 @@ byte for byte), the checks run on the side, and `kimi-conformance report` render
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,7 +27,19 @@ def proxied(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
         yield url
 
 
-def codes(folder: Path) -> set[str]:
+def recorded(folder: Path, exchanges: int) -> None:
+    """Wait until the proxy has checked `exchanges` exchanges: it does so after the last byte went to the client."""
+    deadline = time.monotonic() + 10
+    cassette = folder / "cassette.jsonl"
+    while time.monotonic() < deadline:
+        if cassette.is_file() and len(cassette.read_text().splitlines()) >= exchanges:
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"the proxy recorded fewer than {exchanges} exchanges")
+
+
+def codes(folder: Path, exchanges: int = 1) -> set[str]:
+    recorded(folder, exchanges)
     return {o["code"] for o in read_outcomes(folder) if o["finding"] is not None}
 
 
@@ -38,7 +51,7 @@ def test_the_sdk_works_through_the_proxy_and_nothing_is_found_on_the_mock(proxie
         stream = client.chat.completions.create(**BODY, stream=True, stream_options=options)  # type: ignore[call-overload]
         assert "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
         assert [m.id for m in client.models.list()][:1] == ["moonshot-v1-8k"]
-    assert len(read_outcomes(tmp_path)) > 50 and codes(tmp_path) == set()
+    assert codes(tmp_path, 3) == set() and len(read_outcomes(tmp_path)) > 50
     result = CliRunner().invoke(cli, ["report", str(tmp_path)])
     assert result.exit_code == 0 and "verdict PASS" in result.output
     assert (tmp_path / "reports" / "latest" / "report.html").is_file()
@@ -51,9 +64,10 @@ def test_streams_pass_byte_for_byte(proxied: str, tmp_path: Path) -> None:
     ) as response:
         assert response.headers["content-type"].startswith("text/event-stream")
         received = b"".join(response.iter_raw())
-    recorded = json.loads((tmp_path / "cassette.jsonl").read_text().splitlines()[-1])
-    assert received.endswith(b"data: [DONE]\n\n") and recorded["body"].encode() == received
-    assert recorded["request_headers"]["authorization"] == "[REDACTED]"
+    recorded(tmp_path, 1)
+    record = json.loads((tmp_path / "cassette.jsonl").read_text().splitlines()[-1])
+    assert received.endswith(b"data: [DONE]\n\n") and record["body"].encode() == received
+    assert record["request_headers"]["authorization"] == "[REDACTED]"
 
 
 @pytest.mark.parametrize("proxied", [("stream-omit-done", "usage-total-wrong")], indirect=True)
@@ -61,7 +75,7 @@ def test_a_faulty_upstream_is_relayed_unchanged_and_its_findings_recorded(proxie
     with openai.OpenAI(base_url=proxied, api_key=DEFAULT_API_KEY) as client:
         assert client.chat.completions.create(**BODY).usage.total_tokens  # type: ignore[call-overload, union-attr]
         assert list(client.chat.completions.create(**BODY, stream=True))  # type: ignore[call-overload]
-    assert {"SSE003", "CHAT004"} <= codes(tmp_path)
+    assert {"SSE003", "CHAT004"} <= codes(tmp_path, 2)
     result = CliRunner().invoke(cli, ["report", str(tmp_path)])
     assert result.exit_code == 1 and "verdict FAIL" in result.output
 
