@@ -11,7 +11,6 @@ import contextlib
 import json
 import logging
 import re
-import socket
 import threading
 import time
 import zlib
@@ -20,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
@@ -29,6 +27,7 @@ from starlette.routing import Route
 from kimi_conformance import contract
 from kimi_conformance.checks import CHECKS, CheckContext
 from kimi_conformance.exchange import Exchange, Redactor
+from kimi_conformance.mock.server import LoopbackServer, running
 from kimi_conformance.rules import load_rules
 from kimi_conformance.rules.request_rules import ChatView, broken_rules, thinking_on
 from kimi_conformance.session import ConformanceSession
@@ -193,19 +192,5 @@ def read_outcomes(folder: Path) -> list[dict[str, Any]]:
 @contextlib.contextmanager
 def serve_proxy_in_thread(upstream: str, folder: Path, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
     """Serve the proxy on loopback in a daemon thread; yields its SDK-style base URL (`.../v1`)."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    app = create_proxy_app(upstream, folder)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on", ws="none"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True, name="kimi-proxy")
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started and thread.is_alive() and time.monotonic() < deadline:
-        time.sleep(0.005)
-    try:
-        yield f"http://{host}:{sock.getsockname()[1]}/v1"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+    with running(LoopbackServer(create_proxy_app(upstream, folder), host, port), "kimi-proxy") as server:
+        yield server.api_base

@@ -1,4 +1,5 @@
-"""Serving the mock with uvicorn on loopback: in a background thread (tests, the runner) or in the foreground."""
+"""Serving the mock (or the proxy) with uvicorn on loopback: in a background thread (tests, the runner) or in the
+foreground."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from typing import TypeVar
 
 import uvicorn
+from starlette.applications import Starlette
 
 from kimi_conformance.mock.app import create_app
 from kimi_conformance.mock.config import MockConfig
@@ -24,11 +27,11 @@ def _quiet_stream_cuts(record: logging.LogRecord) -> bool:
     return not (record.exc_info and isinstance(record.exc_info[1], StreamCut))
 
 
-class MockServer(uvicorn.Server):
-    """A uvicorn server that knows its URL and leaves signal handling to its owner."""
+class LoopbackServer(uvicorn.Server):
+    """A uvicorn server for one ASGI app on a pre-bound socket, that knows its URL and leaves signal handling to
+    its owner (the mock, and the validating proxy, use it)."""
 
-    def __init__(self, config: MockConfig | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.mock_config = config or MockConfig()
+    def __init__(self, app: Starlette, host: str = "127.0.0.1", port: int = 0) -> None:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         # IPPROTO_TCP matters: asyncio turns Nagle off (TCP_NODELAY) only on connections accepted from a socket
         # whose `proto` says TCP; without it every response split in two writes waits ~40 ms for a delayed ACK.
@@ -36,22 +39,14 @@ class MockServer(uvicorn.Server):
         self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.socket.bind((host, port))
         self.host, self.port = host, self.socket.getsockname()[1]
-        self.app = create_app(self.mock_config)
         super().__init__(
             uvicorn.Config(
-                self.app, log_level="warning", access_log=False, lifespan="on", ws="none", timeout_graceful_shutdown=2
+                app, log_level="warning", access_log=False, lifespan="on", ws="none", timeout_graceful_shutdown=2
             )
         )
-        logging.getLogger("uvicorn.error").addFilter(_quiet_stream_cuts)
 
     def install_signal_handlers(self) -> None:
         """Signals belong to the thread or program that owns the server."""
-
-    def switch_faults(self, faults: frozenset[str]) -> None:
-        """Switch the running mock to other faults (the self-test's per-rule cases). Request handling reads the
-        new set at once; what is built at start-up (gzip middleware, the batch store) keeps the old one."""
-        state = self.app.state.mock
-        state.config = dataclasses.replace(state.config, faults=faults)
 
     @property
     def base_url(self) -> str:
@@ -69,16 +64,34 @@ class MockServer(uvicorn.Server):
         self.run(sockets=[self.socket])
 
 
+class MockServer(LoopbackServer):
+    """The reference mock on loopback."""
+
+    def __init__(self, config: MockConfig | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.mock_config = config or MockConfig()
+        self.app = create_app(self.mock_config)
+        super().__init__(self.app, host, port)
+        logging.getLogger("uvicorn.error").addFilter(_quiet_stream_cuts)
+
+    def switch_faults(self, faults: frozenset[str]) -> None:
+        """Switch the running mock to other faults (the self-test's per-rule cases). Request handling reads the
+        new set at once; what is built at start-up (gzip middleware, the batch store) keeps the old one."""
+        state = self.app.state.mock
+        state.config = dataclasses.replace(state.config, faults=faults)
+
+
+Served = TypeVar("Served", bound=LoopbackServer)
+
+
 @contextlib.contextmanager
-def serve_in_thread(config: MockConfig | None = None, host: str = "127.0.0.1", port: int = 0) -> Iterator[MockServer]:
-    """Start the mock on a free loopback port in a daemon thread; stop it on exit."""
-    server = MockServer(config, host, port)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [server.socket]}, daemon=True, name="kimi-mock")
+def running(server: Served, name: str = "kimi-server") -> Iterator[Served]:
+    """Run `server` in a daemon thread until the block ends."""
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [server.socket]}, daemon=True, name=name)
     thread.start()
     deadline = time.monotonic() + STARTUP_TIMEOUT
     while not server.started:
         if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the mock server did not start")
+            raise RuntimeError(f"{name} did not start")
         time.sleep(0.005)
     try:
         yield server
@@ -86,3 +99,10 @@ def serve_in_thread(config: MockConfig | None = None, host: str = "127.0.0.1", p
         server.should_exit = True
         thread.join(timeout=10)
         server.socket.close()
+
+
+@contextlib.contextmanager
+def serve_in_thread(config: MockConfig | None = None, host: str = "127.0.0.1", port: int = 0) -> Iterator[MockServer]:
+    """Start the mock on a free loopback port in a daemon thread; stop it on exit."""
+    with running(MockServer(config, host, port), "kimi-mock") as server:
+        yield server
