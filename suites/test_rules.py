@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from kimi_conformance.findings import Finding
 from kimi_conformance.pytest_plugin import target_model_info, target_models
-from kimi_conformance.rules import ParamRule, load_rules
+from kimi_conformance.rules import ModelInfo, ParamRule, Rule, load_rules
 from kimi_conformance.rules.probes import Probe, ProbeBuilder, companions, probes_for_rule
 from kimi_conformance.rules.request_rules import ChatView, broken_rules, thinking_on
 from kimi_conformance.scenarios import RULE_EXAMPLES, send_probe
@@ -31,7 +31,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         for target_id in target_models(metafunc.config):
             model = target_model_info(metafunc.config, target_id)
             for rule in load_rules().rules_for(model) if model is not None else []:
-                if (rule.param is not None) == sampling or not sampling:
+                if not sampling or rule.param is not None:
                     cases.append(pytest.param((target_id, rule.id), id=f"{target_id}-{rule.id}"))
         metafunc.parametrize(name, cases or [pytest.param(None, marks=pytest.mark.skip(reason="no model"))])
 
@@ -43,22 +43,31 @@ def _send_all(client: TargetClient, session: ConformanceSession, probes: list[Pr
     return findings
 
 
+def _case(request: pytest.FixtureRequest, pair: tuple[str, str]) -> tuple[str, ModelInfo, Rule]:
+    """(target model id, its model in the table, the rule) of a parametrized case."""
+    target_id, rule_id = pair
+    model = target_model_info(request.config, target_id)
+    rule = load_rules().rule(rule_id)
+    assert model is not None and rule is not None
+    return target_id, model, rule
+
+
+def _fail_on(findings: list[Finding]) -> None:
+    if findings:
+        pytest.fail("\n\n".join(f.render() for f in findings), pytrace=False)
+
+
 def test_rule_edges(
     model_rule: tuple[str, str],
     target_client: TargetClient,
     conformance_session: ConformanceSession,
     request: pytest.FixtureRequest,
 ) -> None:
-    target_id, rule_id = model_rule
-    model = target_model_info(request.config, target_id)
-    rule = load_rules().rule(rule_id)
-    assert model is not None and rule is not None
+    target_id, model, rule = _case(request, model_rule)
     probes = probes_for_rule(rule, model, target_id)
     if not probes:
-        pytest.skip(f"{rule_id} has no probe for {target_id}")
-    findings = _send_all(target_client, conformance_session, probes, request.node.nodeid)
-    if findings:
-        pytest.fail("\n\n".join(f.render() for f in findings), pytrace=False)
+        pytest.skip(f"{rule.id} has no probe for {target_id}")
+    _fail_on(_send_all(target_client, conformance_session, probes, request.node.nodeid))
 
 
 def _values(param: ParamRule, thinking: bool) -> st.SearchStrategy[float]:
@@ -81,11 +90,9 @@ def test_sampling_explored(
     kimi_settings: Settings,
     request: pytest.FixtureRequest,
 ) -> None:
-    target_id, rule_id = model_param
-    model = target_model_info(request.config, target_id)
-    rule = load_rules().rule(rule_id)
-    assert model is not None and rule is not None and rule.param is not None
+    target_id, model, rule = _case(request, model_param)
     param = rule.param
+    assert param is not None
     build = ProbeBuilder(model, target_id)
     findings: list[Finding] = []
 
@@ -103,9 +110,8 @@ def test_sampling_explored(
         value = data.draw(_values(param, thinking), label=param.name)
         body = build.body(off, **{param.name: int(value) if param.integer else value}, **companions(param, model))
         broken = broken_rules(ChatView(body, model, thinking_on(body, model)))
-        probe = Probe(rule_id, f"{param.name}={value:g}{' (thinking off)' if off else ''}", body, not broken)
+        probe = Probe(rule.id, f"{param.name}={value:g}{' (thinking off)' if off else ''}", body, not broken)
         findings.extend(_send_all(target_client, conformance_session, [probe], request.node.nodeid))
 
     explore()
-    if findings:
-        pytest.fail("\n\n".join(f.render() for f in findings), pytrace=False)
+    _fail_on(findings)
