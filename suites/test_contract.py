@@ -13,7 +13,6 @@ from schemathesis import GenerationMode
 from kimi_conformance import contract
 from kimi_conformance.errors import KimiConformanceError
 from kimi_conformance.exchange import Exchange, Redactor
-from kimi_conformance.findings import Finding
 from kimi_conformance.pytest_plugin import run_guard
 from kimi_conformance.schemathesis_bridge import (
     PROFILES,
@@ -23,7 +22,7 @@ from kimi_conformance.schemathesis_bridge import (
     load_schema,
     unanswered_exchange,
 )
-from kimi_conformance.session import ConformanceSession
+from kimi_conformance.session import ConformanceSession, Judgement
 from kimi_conformance.settings import Settings
 from kimi_conformance.target import Target
 
@@ -69,7 +68,7 @@ def test_operation(
 ) -> None:
     operation = contract_schema.find_operation_by_id(operation_id)
     redactor = Redactor(frozenset({target.api_key or ""}))
-    findings: list[Finding] = []
+    judged: list[Judgement] = []
     unanswered: list[Exchange] = []
     sent = 0
 
@@ -95,22 +94,24 @@ def test_operation(
             raise  # the budget or the quota stops the run (the plugin says so)
         except Exception as error:  # connection refused, reset, timeout: a finding (HTTP001), not a crash
             unanswered.append(unanswered_exchange(case, error, redactor))
-            findings.extend(conformance_session.check(unanswered[0], request.node.nodeid))
+            judged.append(conformance_session.check(unanswered[0], request.node.nodeid))
             return
         sent += 1
         exchange = exchange_for(case, response, redactor)
         attribute_failures(case, response, exchange)
-        findings.extend(conformance_session.check(exchange, request.node.nodeid))
+        judged.append(conformance_session.check(exchange, request.node.nodeid))
 
     try:
         exercise()
     except Exception as exc:  # schemathesis cannot generate for this operation and mode (e.g. nothing to negate)
         if type(exc).__name__ not in GENERATION_LIMITS:
             raise
-        if sent == 0 and not findings:
+        if sent == 0 and not any(judged):
             pytest.skip(f"no {mode.value} data can be generated for {operation_id}: {type(exc).__name__}")
         # Some draws hit a schema construct schemathesis cannot negate (UnsupportedSchema, e.g. a `not` below
         # the root): what was sent until then is judged, the rest of this operation's exploration ends here.
-    unique = {(f.code, f.message): f for f in findings}
-    if unique:
-        pytest.fail("\n\n".join(f.render() for f in list(unique.values())[:10]), pytrace=False)
+    findings = {(f.code, f.message): f for judgement in judged for f in judgement.findings}
+    crashes = {(o.code, o.crash): o for judgement in judged for o in judgement.crashes}
+    if findings or crashes:
+        failed = Judgement(list(findings.values())[:10], list(crashes.values())[:10])
+        pytest.fail(failed.render(), pytrace=False)

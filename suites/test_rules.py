@@ -11,13 +11,12 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from kimi_conformance.findings import Finding
 from kimi_conformance.pytest_plugin import target_model_info, target_models
 from kimi_conformance.rules import ModelInfo, ParamRule, Rule, load_rules
 from kimi_conformance.rules.probes import Probe, ProbeBuilder, companions, probes_for_rule
 from kimi_conformance.rules.request_rules import ChatView, broken_rules, thinking_on
 from kimi_conformance.scenarios import RULE_EXAMPLES, send_probe
-from kimi_conformance.session import ConformanceSession
+from kimi_conformance.session import ConformanceSession, Judgement
 from kimi_conformance.settings import Settings
 from kimi_conformance.transport import TargetClient
 
@@ -36,11 +35,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize(name, cases or [pytest.param(None, marks=pytest.mark.skip(reason="no model"))])
 
 
-def _send_all(client: TargetClient, session: ConformanceSession, probes: list[Probe], test: str) -> list[Finding]:
-    findings = []
+def _send_all(client: TargetClient, session: ConformanceSession, probes: list[Probe], test: str) -> Judgement:
+    judgement = Judgement()
     for probe in probes:
-        findings += session.check(send_probe(client, probe), test)
-    return findings
+        judgement += session.check(send_probe(client, probe), test)
+    return judgement
 
 
 def _case(request: pytest.FixtureRequest, pair: tuple[str, str]) -> tuple[str, ModelInfo, Rule]:
@@ -52,9 +51,9 @@ def _case(request: pytest.FixtureRequest, pair: tuple[str, str]) -> tuple[str, M
     return target_id, model, rule
 
 
-def _fail_on(findings: list[Finding]) -> None:
-    if findings:
-        pytest.fail("\n\n".join(f.render() for f in findings), pytrace=False)
+def _fail_on(judgement: Judgement) -> None:
+    if judgement:
+        pytest.fail(judgement.render(), pytrace=False)
 
 
 def test_rule_edges(
@@ -94,7 +93,7 @@ def test_sampling_explored(
     param = rule.param
     assert param is not None
     build = ProbeBuilder(model, target_id)
-    findings: list[Finding] = []
+    judged: list[Judgement] = []
 
     @settings(
         max_examples=RULE_EXAMPLES[kimi_settings.profile],
@@ -111,7 +110,7 @@ def test_sampling_explored(
         body = build.body(off, **{param.name: int(value) if param.integer else value}, **companions(param, model))
         broken = broken_rules(ChatView(body, model, thinking_on(body, model)))
         probe = Probe(rule.id, f"{param.name}={value:g}{' (thinking off)' if off else ''}", body, not broken)
-        findings.extend(_send_all(target_client, conformance_session, [probe], request.node.nodeid))
+        judged.append(_send_all(target_client, conformance_session, [probe], request.node.nodeid))
 
     explore()
-    _fail_on(findings)
+    _fail_on(sum(judged, Judgement()))

@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from kimi_conformance.chunks import folded_exchange
 from kimi_conformance.exchange import Exchange
 from kimi_conformance.pytest_plugin import Verify
 from kimi_conformance.rules import ModelInfo
@@ -29,52 +28,38 @@ def stream(client: TargetClient, body: dict[str, Any]) -> Exchange:
     return client.request("createChatCompletion", "POST", "/chat/completions", json_body={**body, "stream": True})
 
 
-@pytest.fixture
-def verify_stream(verify: Verify) -> Verify:
-    """Check the stream, then the completion it folds into against the non-streaming schema and semantics."""
-
-    def run(exchange: Exchange, only: set[str] | None = None) -> None:
-        __tracebackhide__ = True
-        verify(exchange, only)
-        folded = folded_exchange(exchange)
-        if folded is not None:
-            verify(folded, only)
-
-    return run
-
-
 @pytest.mark.parametrize("include_usage", [False, True], ids=["plain", "include_usage"])
-def test_stream(target_client: TargetClient, verify_stream: Verify, target_model: str, include_usage: bool) -> None:
+def test_stream(target_client: TargetClient, verify: Verify, target_model: str, include_usage: bool) -> None:
     extra = {"stream_options": {"include_usage": True}} if include_usage else {}
-    verify_stream(stream(target_client, chat(target_model, "Name three colours.", **extra)))
+    verify(stream(target_client, chat(target_model, "Name three colours.", **extra)))
 
 
 def test_stream_tool_call(
-    target_client: TargetClient, verify_stream: Verify, target_model: str, model_info: ModelInfo
+    target_client: TargetClient, verify: Verify, target_model: str, model_info: ModelInfo
 ) -> None:
-    verify_stream(stream(target_client, tool_call(model_info, target_model)))
+    verify(stream(target_client, tool_call(model_info, target_model)))
 
 
 def test_stream_several_choices(
-    target_client: TargetClient, verify_stream: Verify, target_model: str, model_info: ModelInfo
+    target_client: TargetClient, verify: Verify, target_model: str, model_info: ModelInfo
 ) -> None:
     if not allows_several_choices(model_info):
         pytest.skip(f"{model_info.id} allows one choice only")
-    verify_stream(stream(target_client, chat(target_model, n=2, **sampling_for_choices(model_info))))
+    verify(stream(target_client, chat(target_model, n=2, **sampling_for_choices(model_info))))
 
 
 def test_stream_thinking_disabled(
-    target_client: TargetClient, verify_stream: Verify, target_model: str, model_info: ModelInfo
+    target_client: TargetClient, verify: Verify, target_model: str, model_info: ModelInfo
 ) -> None:
     reason = no_thinking_switch(model_info)
     if reason:
         pytest.skip(reason)
-    verify_stream(stream(target_client, chat(target_model, **thinking_disabled(model_info))))
+    verify(stream(target_client, chat(target_model, **thinking_disabled(model_info))))
 
 
-def test_stream_length_and_json(target_client: TargetClient, verify_stream: Verify, target_model: str) -> None:
-    verify_stream(stream(target_client, chat(target_model, "Write a long story.", max_tokens=3)))
-    verify_stream(
+def test_stream_length_and_json(target_client: TargetClient, verify: Verify, target_model: str) -> None:
+    verify(stream(target_client, chat(target_model, "Write a long story.", max_tokens=3)))
+    verify(
         stream(
             target_client,
             chat(target_model, "A person as JSON.", max_tokens=64, response_format={"type": "json_object"}),
@@ -82,40 +67,38 @@ def test_stream_length_and_json(target_client: TargetClient, verify_stream: Veri
     )
 
 
-def test_stream_parity(
-    target_client: TargetClient, verify_stream: Verify, target_model: str, model_info: ModelInfo
-) -> None:
+def test_stream_parity(target_client: TargetClient, verify: Verify, target_model: str, model_info: ModelInfo) -> None:
     """Streamed and not: same choices and finish reasons, for a plain answer and a tool call."""
     for body in (chat(target_model, "Name a colour.", max_tokens=120), tool_call(model_info, target_model)):
         whole = target_client.request("createChatCompletion", "POST", "/chat/completions", json_body=body)
         streamed = stream(target_client, body)
         streamed.related["non_stream"] = whole
-        verify_stream(streamed)
+        verify(streamed)
 
 
 def test_stream_tool_choices(
-    target_client: TargetClient, verify_stream: Verify, target_model: str, model_info: ModelInfo
+    target_client: TargetClient, verify: Verify, target_model: str, model_info: ModelInfo
 ) -> None:
     """`tool_choice: none` streams no tool calls; two tools named in the question stream two parallel calls."""
     question = "Use get_weather and get_time for Oslo."
-    verify_stream(stream(target_client, chat(target_model, question, tools=[WEATHER_TOOL], tool_choice="none")))
+    verify(stream(target_client, chat(target_model, question, tools=[WEATHER_TOOL], tool_choice="none")))
     parallel = {**tool_call(model_info, target_model, max_tokens=128), "tools": [WEATHER_TOOL, TIME_TOOL]}
     parallel["messages"] = [{"role": "user", "content": question}]
     exchange = stream(target_client, parallel)
-    verify_stream(exchange)
+    verify(exchange)
 
 
-def test_stream_json_schema(target_client: TargetClient, verify_stream: Verify, target_model: str) -> None:
+def test_stream_json_schema(target_client: TargetClient, verify: Verify, target_model: str) -> None:
     body = chat(target_model, "A person as JSON.", max_tokens=64, response_format=json_schema_format())
-    verify_stream(stream(target_client, body))
+    verify(stream(target_client, body))
 
 
-def test_stream_stop_and_partial(target_client: TargetClient, verify_stream: Verify, target_model: str) -> None:
+def test_stream_stop_and_partial(target_client: TargetClient, verify: Verify, target_model: str) -> None:
     """Stop text is not emitted in a stream either; a partial prefix is continued, not repeated."""
-    verify_stream(stream(target_client, chat(target_model, "Write one sentence about the sea.", stop=["the"])))
+    verify(stream(target_client, chat(target_model, "Write one sentence about the sea.", stop=["the"])))
     prefix = {"role": "assistant", "content": "Once upon a time", "partial": True}
     body = chat(target_model, "Tell a story.")
-    verify_stream(stream(target_client, {**body, "messages": [*body["messages"], prefix]}))
+    verify(stream(target_client, {**body, "messages": [*body["messages"], prefix]}))
 
 
 PNG = (
@@ -124,11 +107,9 @@ PNG = (
 )
 
 
-def test_stream_vision(
-    target_client: TargetClient, verify_stream: Verify, target_model: str, model_info: ModelInfo
-) -> None:
+def test_stream_vision(target_client: TargetClient, verify: Verify, target_model: str, model_info: ModelInfo) -> None:
     if not model_info.image_in:
         pytest.skip(f"{model_info.id} takes no image input")
     content = [{"type": "image_url", "image_url": {"url": PNG}}, {"type": "text", "text": "What is this?"}]
     body = chat(target_model)
-    verify_stream(stream(target_client, {**body, "messages": [{"role": "user", "content": content}]}))
+    verify(stream(target_client, {**body, "messages": [{"role": "user", "content": content}]}))

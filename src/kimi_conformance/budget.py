@@ -7,7 +7,6 @@ One `Guard` per process: with pytest-xdist each worker gets its share of the bud
 
 from __future__ import annotations
 
-import json
 import random
 import threading
 import time
@@ -17,6 +16,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 from kimi_conformance.errors import KimiConformanceError
+from kimi_conformance.exchange import Exchange
 from kimi_conformance.pricing import Price
 from kimi_conformance.rules.request_rules import max_output_tokens
 from kimi_conformance.tokenizer import count_prompt
@@ -56,27 +56,24 @@ def _usage_from(value: Any) -> Usage | None:
     )
 
 
-def usage_of(content_type: str, body: bytes) -> Usage | None:
-    """The usage an answer reports: a JSON body's `usage`, or the last usage in a stream (choice or top level)."""
-    if content_type == "text/event-stream":
-        for line in reversed(body.decode("utf-8", errors="replace").splitlines()):
-            if '"usage"' not in line or not line.startswith("data:"):
-                continue
-            try:
-                chunk = json.loads(line[5:].strip())
-            except ValueError:
-                continue
-            choices = chunk.get("choices") if isinstance(chunk, dict) else None
-            found = [_usage_from(c.get("usage")) for c in choices or [] if isinstance(c, dict)]
-            usage = next((u for u in found if u is not None), None) or _usage_from(chunk.get("usage"))
-            if usage is not None:
-                return usage
+def usage_in(exchange: Exchange) -> Usage | None:
+    """The usage an answer reports: a JSON body's `usage`, or a stream's as its folded completion carries it (the
+    `choices: []` chunk's, else the choices' together). Both parses are the exchange's own, cached for the checks."""
+    if exchange.content_type == "text/event-stream":
+        completion = exchange.stream().completion
+        return _usage_from(completion.get("usage")) if completion is not None else None
+    if exchange.content_type != "application/json" or not exchange.body:
         return None
     try:
-        parsed = json.loads(body) if content_type == "application/json" and body else None
+        parsed = exchange.json()
     except ValueError:
         return None
     return _usage_from(parsed.get("usage")) if isinstance(parsed, dict) else None
+
+
+def usage_of(content_type: str, body: bytes) -> Usage | None:
+    """`usage_in` for an answer that is not (yet) an exchange: its content type and body."""
+    return usage_in(Exchange("", "", "", {}, response_headers={"content-type": content_type}, body=body))
 
 
 def projected_tokens(request_json: Any) -> int:
@@ -167,9 +164,8 @@ class Guard:
         if wait:
             self.sleep(wait)
 
-    def record(self, model: Any, content_type: str, body: bytes) -> None:
-        """Count the tokens an answer reports, and their estimated cost."""
-        usage = usage_of(content_type, body)
+    def record(self, model: Any, usage: Usage | None) -> None:
+        """Count the tokens an answer reports (`usage_in`, `usage_of`), and their estimated cost."""
         if usage is None:
             return
         with self._lock:

@@ -8,7 +8,9 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
-from kimi_conformance.sse import FramingProblem, ServerSentEvent, SSEDecoder, iter_events
+from kimi_conformance import strict_json
+from kimi_conformance.chunks import StreamView, read_stream
+from kimi_conformance.sse import FramingProblem, ServerSentEvent
 
 REDACTED = "[REDACTED]"
 _SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "x-api-key", "api-key", "cookie"})
@@ -50,11 +52,6 @@ class Redactor:
         }
 
 
-def _not_json(name: str) -> None:
-    """Python's json accepts NaN and Infinity; JSON (RFC 8259) does not, and neither do strict clients."""
-    raise ValueError(f"{name} is not a JSON value (RFC 8259)")
-
-
 @dataclass(slots=True)
 class Exchange:
     """A request, its response (or the transport error instead), ready for checks and reports."""
@@ -87,7 +84,7 @@ class Exchange:
     _parsed: Any = None
     _parse_error: str | None = None
     _parsed_done: bool = False
-    _sse: tuple[list[ServerSentEvent], list[FramingProblem]] | None = None
+    _stream: StreamView | None = None
 
     @property
     def content_type(self) -> str:
@@ -98,20 +95,54 @@ class Exchange:
         if not self._parsed_done:
             self._parsed_done = True
             try:
-                self._parsed = json.loads(self.body.decode("utf-8"), parse_constant=_not_json)
-            except (UnicodeDecodeError, ValueError) as exc:
+                self._parsed = strict_json.loads(self.body)
+            except ValueError as exc:
                 self._parse_error = str(exc)
         if self._parse_error is not None:
             raise ValueError(self._parse_error)
         return self._parsed
 
+    def stream(self) -> StreamView:
+        """The body read as a chat completion stream: events, chunks, per-choice traces, the folded completion
+        (decoded once, then cached)."""
+        if self._stream is None:
+            self._stream = read_stream(self.body)
+        return self._stream
+
     def sse(self) -> tuple[list[ServerSentEvent], list[FramingProblem]]:
-        """The body decoded as Server-Sent Events, and the framing problems found on the way (cached)."""
-        if self._sse is None:
-            decoder = SSEDecoder()
-            events = list(iter_events([self.body], decoder))
-            self._sse = (events, list(decoder.problems))
-        return self._sse
+        """The body decoded as Server-Sent Events, and the framing problems found on the way."""
+        view = self.stream()
+        return view.events, view.problems
+
+    @property
+    def streamed_completion(self) -> bool:
+        """A chat completion requested as a stream: what `folded()` applies to (whatever came back)."""
+        request = self.request_json
+        return self.operation == "createChatCompletion" and isinstance(request, dict) and request.get("stream") is True
+
+    def folded(self) -> Exchange | None:
+        """This streamed exchange as the JSON answer it amounts to, for the non-streaming checks (same request
+        without `stream`); None when it is no streamed completion or carried no chunk."""
+        if not self.streamed_completion or self.transport_error is not None:
+            return None
+        completion = self.stream().completion
+        if completion is None:
+            return None
+        request = dict(self.request_json)
+        request.pop("stream", None)
+        request.pop("stream_options", None)
+        return Exchange(
+            operation=self.operation,
+            method=self.method,
+            url=self.url,
+            request_headers=self.request_headers,
+            request_json=request,
+            request_text=self.request_text,
+            status=self.status,
+            response_headers={"content-type": "application/json"},
+            body=json.dumps(completion).encode(),
+            related=self.related,
+        )
 
     def cassette_record(self, test: str = "") -> dict[str, Any]:
         """This exchange as one line of a run's cassette (already redacted; bodies cut at CASSETTE_BODY_CHARS,

@@ -22,6 +22,12 @@ class Severity(enum.Enum):
     INFO = "info"
 
 
+def blocks(severity: Severity, strict: bool) -> bool:
+    """The one blocking rule: does a finding of this severity fail its test, its check and the run? Errors always;
+    warnings only under `--strict`; info never."""
+    return severity is Severity.ERROR or (strict and severity is Severity.WARNING)
+
+
 class Violation(AssertionError):
     """Raised by a check when the target breaks the property the check states."""
 
@@ -65,10 +71,6 @@ class Finding:
     evidence: Evidence
     replay: str
     test: str = ""
-
-    @property
-    def fails_run(self) -> bool:
-        return self.severity is Severity.ERROR
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)

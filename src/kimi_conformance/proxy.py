@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from kimi_conformance import contract
+from kimi_conformance import contract, strict_json
 from kimi_conformance.checks import CHECKS, CheckContext
 from kimi_conformance.exchange import Exchange, Redactor
 from kimi_conformance.mock.server import LoopbackServer, running
@@ -186,7 +186,7 @@ def create_proxy_app(upstream: str, folder: Path, timeout: float = 300.0) -> Sta
 
 def read_outcomes(folder: Path) -> list[dict[str, Any]]:
     path = folder / "outcomes.jsonl"
-    return [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()] if path.is_file() else []
+    return strict_json.jsonl(path.read_text("utf-8")) if path.is_file() else []
 
 
 @contextlib.contextmanager

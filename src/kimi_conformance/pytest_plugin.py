@@ -350,11 +350,11 @@ def verify(conformance_session: ConformanceSession, request: pytest.FixtureReque
 
     def run(exchange: Exchange, only: set[str] | None = None, resend: Callable[[], Exchange] | None = None) -> None:
         __tracebackhide__ = True
-        findings = conformance_session.check_attempts(
+        judgement = conformance_session.check_attempts(
             exchange, resend, kimi_settings.attempts, request.node.nodeid, only
         )
-        if findings:
-            pytest.fail("\n\n".join(f.render() for f in findings), pytrace=False)
+        if judgement:
+            pytest.fail(judgement.render(), pytrace=False)
 
     return run
 
@@ -447,10 +447,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     )
     folder = write_reports(result, _report_root(config))
     (folder / "cassette.jsonl").write_text(cassette, "utf-8")
-    if result.failing or quota:
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED
-    elif reached:
-        session.exitstatus = pytest.ExitCode.INTERRUPTED  # incomplete: the budget stopped the run
+    if quota and result.exit_code != 3:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED  # the account is out of quota: nothing more to judge
+    elif result.exit_code or session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode(result.exit_code)  # 3 (INTERNAL_ERROR): a check crashed
     config.stash[_RESULT] = (result, folder)
 
 
@@ -471,11 +471,13 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
             terminalreporter.write_line(
                 f"{summary.code:8} {title} ({'/'.join(severities)}): {len(summary.findings)} finding(s)"
             )
+    for crash in result.crashes[:20]:
+        terminalreporter.write_line(crash.crash_line())
     findings = data["summary"]["findings"]
     if result.spending:
         terminalreporter.write_line(f"spent: {result.spending_line()}")
     terminalreporter.write_line(
-        f"verdict {data['verdict'].upper()}: {data['summary']['outcomes']} check outcomes, "
+        f"verdict {data['verdict'].upper()} ({result.verdict_reason}): {data['summary']['outcomes']} check outcomes, "
         f"{findings['error']} error / {findings['warning']} warning / {findings['info']} info findings; "
         f"reports in {folder}"
     )

@@ -12,7 +12,7 @@ from hypothesis import Phase
 from schemathesis import GenerationMode
 from schemathesis.config import SchemathesisConfig
 
-from kimi_conformance.budget import Guard
+from kimi_conformance.budget import Guard, usage_of
 from kimi_conformance.contract import contract_path, load_contract
 from kimi_conformance.exchange import Exchange, Redactor
 from kimi_conformance.rules import load_rules
@@ -175,7 +175,7 @@ def call_case(case: Any, timeout: float, guard: Guard | None) -> Any:
             return response
         headers = {k.lower(): v[0] if isinstance(v, list) else v for k, v in response.headers.items()}
         content_type = headers.get("content-type", "").split(";")[0].strip().lower()
-        guard.record(body.get("model") if body else None, content_type, response.content or b"")
+        guard.record(body.get("model") if body else None, usage_of(content_type, response.content or b""))
         wait = guard.retry_after(attempt, response.status_code, headers, response.content or b"")
         if wait is None:
             return response

@@ -147,7 +147,7 @@ def probe_findings(server: MockServer, faults: frozenset[str], probes: list[Prob
     session = ConformanceSession(CheckContext(), selected=frozenset(CHECKS), strict=True)
     try:
         with TargetClient(server.api_base, DEFAULT_API_KEY, timeout=10) as client:
-            return frozenset(f.code for probe in probes for f in session.check(send_probe(client, probe)))
+            return frozenset(code for probe in probes for code in session.check(send_probe(client, probe)).codes)
     finally:
         server.switch_faults(frozenset())
 

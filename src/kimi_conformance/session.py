@@ -1,4 +1,9 @@
-"""A conformance session: the selected checks, the outcomes recorded so far, and how findings fail a test."""
+"""A conformance session: the selected checks, the outcomes recorded so far, and how they fail a test.
+
+Every exchange is judged the same way wherever it comes from (a suite, schemathesis, the proxy): the selected
+checks run on it, and a streamed chat completion is also folded into the `chat.completion` it amounts to, which
+faces the non-streaming checks. What fails a test is decided by `findings.blocks` alone.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +12,31 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from kimi_conformance.checks import CHECKS, CheckContext, Outcome, run_checks
+from kimi_conformance.checks import CHECKS, CheckContext, Outcome, Status, run_checks
 from kimi_conformance.exchange import Exchange
-from kimi_conformance.findings import Finding, Severity
+from kimi_conformance.findings import Finding, blocks
+
+
+@dataclass(frozen=True, slots=True)
+class Judgement:
+    """What one exchange's checks say against the test that sent it: blocking findings and crashed checks."""
+
+    findings: list[Finding] = field(default_factory=list)
+    crashes: list[Outcome] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.findings or self.crashes)
+
+    def __add__(self, other: Judgement) -> Judgement:
+        return Judgement(self.findings + other.findings, self.crashes + other.crashes)
+
+    @property
+    def codes(self) -> frozenset[str]:
+        return frozenset(f.code for f in self.findings)
+
+    def render(self) -> str:
+        """The test's failure text: each crashed check on one line, then each blocking finding."""
+        return "\n\n".join([*(o.crash_line() for o in self.crashes), *(f.render() for f in self.findings)])
 
 
 @dataclass(slots=True)
@@ -23,13 +50,12 @@ class ConformanceSession:
     cassette: list[dict[str, Any]] = field(default_factory=list)
     """Every exchange checked, as cassette records (redacted), for `drift traffic`."""
 
-    def check(self, exchange: Exchange, test: str = "", only: set[str] | None = None) -> list[Finding]:
-        """Run the selected checks (or `only` those among them) and return the findings that fail the test."""
-        codes = self.selected & only if only is not None else self.selected
-        outcomes = run_checks(self.context, exchange, codes, test)
+    def check(self, exchange: Exchange, test: str = "", only: set[str] | None = None) -> Judgement:
+        """Run the selected checks (or `only` those among them), record everything, and say what fails the test."""
+        outcomes = self._judge(exchange, self._codes(only), test)
         self.outcomes.extend(outcomes)
         self.cassette.append(exchange.cassette_record(test))
-        return [o.finding for o in outcomes if o.finding is not None and self.blocks(o.finding)]
+        return self._judgement(outcomes)
 
     def check_attempts(
         self,
@@ -38,27 +64,38 @@ class ConformanceSession:
         attempts: int,
         test: str = "",
         only: set[str] | None = None,
-    ) -> list[Finding]:
+    ) -> Judgement:
         """Like `check`, but a request that fails only behavioural checks is sent again (`resend`), up to
         `attempts` times in all; each attempt's outcomes are kept (retried findings as info)."""
-        codes = self.selected & only if only is not None else self.selected
+        codes = self._codes(only)
         for attempt in range(1, attempts + 1):
-            outcomes = [
-                dataclasses.replace(o, attempt=attempt) for o in run_checks(self.context, exchange, codes, test)
-            ]
+            outcomes = [dataclasses.replace(o, attempt=attempt) for o in self._judge(exchange, codes, test)]
             self.cassette.append(exchange.cassette_record(test))
-            blocking = [o.finding for o in outcomes if o.finding is not None and self.blocks(o.finding)]
-            behavioural = all(CHECKS[f.code].behavioural for f in blocking)
-            if not blocking or resend is None or attempt == attempts or not behavioural:
+            judgement = self._judgement(outcomes)
+            behavioural = not judgement.crashes and all(CHECKS[f.code].behavioural for f in judgement.findings)
+            if not judgement or resend is None or attempt == attempts or not behavioural:
                 self.outcomes.extend(outcomes)
-                return blocking
+                return judgement
             self.outcomes.extend(o.retried(attempt, attempts) for o in outcomes)
             exchange = resend()
-        return []
+        return Judgement()
 
     def record(self, outcomes: list[Outcome]) -> None:
         self.outcomes.extend(outcomes)
 
-    def blocks(self, finding: Finding) -> bool:
-        """Errors fail a test; warnings only under --strict; info never."""
-        return finding.severity is Severity.ERROR or (self.strict and finding.severity is Severity.WARNING)
+    def _codes(self, only: set[str] | None) -> frozenset[str]:
+        return self.selected & only if only is not None else self.selected
+
+    def _judge(self, exchange: Exchange, codes: frozenset[str], test: str) -> list[Outcome]:
+        """The checks on the exchange and, for a streamed completion, on the completion it folds into."""
+        outcomes = run_checks(self.context, exchange, codes, test)
+        folded = exchange.folded()
+        if folded is not None:
+            outcomes += run_checks(self.context, folded, codes, test)
+        return outcomes
+
+    def _judgement(self, outcomes: list[Outcome]) -> Judgement:
+        return Judgement(
+            [o.finding for o in outcomes if o.finding is not None and blocks(o.finding.severity, self.strict)],
+            [o for o in outcomes if o.status is Status.CRASHED],
+        )

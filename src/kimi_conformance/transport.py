@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from kimi_conformance.budget import Guard
+from kimi_conformance.budget import Guard, usage_in
 from kimi_conformance.exchange import Exchange, Redactor
 
 DEFAULT_TIMEOUT = 30.0
@@ -79,7 +79,7 @@ class TargetClient:
             if self.guard is None:
                 return exchange
             model = json_body.get("model") if isinstance(json_body, dict) else None
-            self.guard.record(model, exchange.content_type, exchange.body)
+            self.guard.record(model, usage_in(exchange))
             wait = self.guard.retry_after(attempt, exchange.status, exchange.response_headers, exchange.body)
             if wait is None:
                 return exchange

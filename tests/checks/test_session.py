@@ -34,12 +34,12 @@ def chat_exchange(prompt_tokens: int) -> Exchange:
 @pytest.mark.parametrize(("strict", "blocking"), [(False, 0), (True, 1)])
 def test_warnings_block_only_under_strict(strict: bool, blocking: int) -> None:
     session = ConformanceSession(CheckContext(), select(), strict=strict)
-    assert len(session.check(chat_exchange(prompt_tokens=20))) == blocking
+    assert len(session.check(chat_exchange(prompt_tokens=20)).findings) == blocking
     (finding,) = [o.finding for o in session.outcomes if o.finding]
     assert finding.code == "CHAT011" and finding.severity is Severity.WARNING
 
 
 def test_agreeing_estimate_passes() -> None:
     session = ConformanceSession(CheckContext(), select())
-    assert session.check(chat_exchange(prompt_tokens=12)) == []
+    assert not session.check(chat_exchange(prompt_tokens=12))
     assert not [o for o in session.outcomes if o.finding]

@@ -31,13 +31,15 @@ def test_the_guard_keeps_the_request_and_token_budget() -> None:
     guard = Guard(max_requests=2, max_tokens=100, sleep=lambda _: None)
     body = {"model": "kimi-k2.6", "messages": [{"role": "user", "content": "hi"}], "max_completion_tokens": 10}
     guard.admit(body)
-    guard.record("kimi-k2.6", "application/json", b'{"usage": {"prompt_tokens": 8, "completion_tokens": 10}}')
+    guard.record("kimi-k2.6", usage_of("application/json", b'{"usage": {"prompt_tokens": 8, "completion_tokens": 10}}'))
     guard.admit(body)
     with pytest.raises(BudgetReached, match="request budget reached: 2 of --max-requests 2"):
         guard.admit(body)
     tokens = Guard(max_tokens=30, sleep=lambda _: None)
     tokens.admit(body)
-    tokens.record("kimi-k2.6", "application/json", b'{"usage": {"prompt_tokens": 8, "completion_tokens": 10}}')
+    tokens.record(
+        "kimi-k2.6", usage_of("application/json", b'{"usage": {"prompt_tokens": 8, "completion_tokens": 10}}')
+    )
     with pytest.raises(BudgetReached, match="token budget reached: 18 spent"):
         tokens.admit(body)  # 18 spent + up to 10 + the prompt would pass 30
     assert projected_tokens({**body, "n": 3}) > 30 and projected_tokens("not a body") == 0
@@ -46,9 +48,9 @@ def test_the_guard_keeps_the_request_and_token_budget() -> None:
 def test_cost_is_estimated_from_the_price_table() -> None:
     guard = Guard(prices=load_prices())
     usage = b'{"usage": {"prompt_tokens": 1000000, "completion_tokens": 1000000, "cached_tokens": 500000}}'
-    guard.record("kimi-k2.5", "application/json", usage)
+    guard.record("kimi-k2.5", usage_of("application/json", usage))
     assert guard.spent.cost_usd == pytest.approx(0.05 + 0.30 + 3.00)
-    guard.record("moonshot-v1-8k", "application/json", usage)
+    guard.record("moonshot-v1-8k", usage_of("application/json", usage))
     assert guard.spent.unpriced == {"moonshot-v1-8k"}
 
 

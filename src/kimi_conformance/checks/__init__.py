@@ -5,6 +5,6 @@ from __future__ import annotations
 from kimi_conformance.checks import chat, errors, http, resources, rules, schema, streaming  # noqa: F401  (registration)
 from kimi_conformance.checks.context import CheckContext
 from kimi_conformance.checks.registry import CHECKS, Check, check, select
-from kimi_conformance.checks.runner import NotApplicable, Outcome, run_checks
+from kimi_conformance.checks.runner import NotApplicable, Outcome, Status, run_checks
 
-__all__ = ["CHECKS", "Check", "CheckContext", "NotApplicable", "Outcome", "check", "run_checks", "select"]
+__all__ = ["CHECKS", "Check", "CheckContext", "NotApplicable", "Outcome", "Status", "check", "run_checks", "select"]

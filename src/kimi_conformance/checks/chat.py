@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
+from kimi_conformance import strict_json
 from kimi_conformance.checks.context import CheckContext
 from kimi_conformance.checks.guards import brief, success_json
 from kimi_conformance.checks.registry import check
@@ -177,8 +177,8 @@ def json_mode_output_valid(ctx: CheckContext, exchange: Exchange) -> None:
             continue
         content = _message(choice).get("content")
         try:
-            value = json.loads(content) if isinstance(content, str) else None
-        except json.JSONDecodeError:
+            value = strict_json.loads(content) if isinstance(content, str) else None
+        except ValueError:
             value = None
         if not isinstance(value, dict):
             raise Violation(f"Received: content {brief(content)}\nExpected: a JSON object ({kind})")
@@ -215,8 +215,8 @@ def tool_arguments_match_schema(ctx: CheckContext, exchange: Exchange) -> None:
         if tools[name].get("type") == "builtin_function":
             continue
         try:
-            arguments = json.loads(function.get("arguments") or "")
-        except (json.JSONDecodeError, TypeError):
+            arguments = strict_json.loads(function.get("arguments") or "")
+        except (ValueError, TypeError):
             raise Violation(f"Received: arguments {brief(function.get('arguments'))}\nExpected: JSON") from None
         validate_against(tools[name].get("function", {}).get("parameters"), arguments, f"arguments of {name}")
 

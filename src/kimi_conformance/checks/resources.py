@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from kimi_conformance import strict_json
 from kimi_conformance.checks.context import CheckContext
 from kimi_conformance.checks.guards import brief, status_of, success_json
 from kimi_conformance.checks.registry import check
@@ -113,9 +113,9 @@ def file_content_served(ctx: CheckContext, exchange: Exchange) -> None:
     expected = str(upload.request_json.get("text", ""))
     text = exchange.body.decode("utf-8", errors="replace")
     try:
-        document = json.loads(text)
+        document = strict_json.loads(text)
         text = document.get("content", text) if isinstance(document, dict) else text
-    except json.JSONDecodeError:
+    except ValueError:
         pass
     if expected not in str(text):
         raise Violation(f"Received: {brief(text)}\nExpected: the uploaded text {brief(expected)}")
@@ -179,10 +179,9 @@ def batch_output_complete(ctx: CheckContext, exchange: Exchange) -> None:
     expected_ids = exchange.related.get("batch_input")
     if expected_ids is None or not isinstance(expected_ids.request_json, list):
         raise NotApplicable
-    lines = [line for line in exchange.body.decode("utf-8", errors="replace").splitlines() if line.strip()]
     try:
-        ids = sorted(json.loads(line).get("custom_id") for line in lines)
-    except (json.JSONDecodeError, AttributeError):
+        ids = sorted(line.get("custom_id") for line in strict_json.jsonl(exchange.body.decode("utf-8", "replace")))
+    except (ValueError, AttributeError):
         raise Violation(f"Received: {exchange.excerpt(200)}\nExpected: JSON lines") from None
     if ids != sorted(expected_ids.request_json):
         raise Violation(f"Received: custom_ids {ids}\nExpected: {sorted(expected_ids.request_json)}")

@@ -3,17 +3,14 @@ identity, delta order per choice, tool-call fragments, finish_reason, and Moonsh
 
 from __future__ import annotations
 
-import json
-from collections import defaultdict
-from dataclasses import dataclass, field
 from typing import Any
 
+from kimi_conformance import strict_json
 from kimi_conformance.checks.chat import FINISH_REASONS, validate_against
 from kimi_conformance.checks.context import CheckContext
 from kimi_conformance.checks.guards import brief, status_of
 from kimi_conformance.checks.registry import check
 from kimi_conformance.checks.runner import NotApplicable
-from kimi_conformance.chunks import DONE, stream_chunks
 from kimi_conformance.exchange import Exchange
 from kimi_conformance.findings import Severity, Violation
 
@@ -26,57 +23,6 @@ def _streamed(exchange: Exchange) -> dict[str, Any]:
     if not isinstance(request, dict) or request.get("stream") is not True or status_of(exchange) != 200:
         raise NotApplicable
     return request
-
-
-@dataclass
-class ChoiceTrace:
-    """What one choice's deltas said, in order."""
-
-    kinds: list[str] = field(default_factory=list)
-    roles: list[int] = field(default_factory=list)
-    finish: list[tuple[int, Any]] = field(default_factory=list)
-    after_finish: int = 0
-    usage: list[dict[str, Any]] = field(default_factory=list)
-    calls: dict[int, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
-
-
-@dataclass
-class StreamTrace:
-    """The chunks of one stream folded into per-choice traces."""
-
-    chunks: list[dict[str, Any]]
-    choices: dict[int, ChoiceTrace]
-    top_usage: list[tuple[int, Any, bool]]
-    """(chunk position, usage value, whether the chunk has `choices: []`) for chunks carrying `usage`."""
-
-
-def trace(exchange: Exchange) -> StreamTrace:
-    chunks = stream_chunks(exchange)
-    choices: dict[int, ChoiceTrace] = defaultdict(ChoiceTrace)
-    top_usage = []
-    for position, chunk in enumerate(chunks):
-        if "usage" in chunk:
-            top_usage.append((position, chunk["usage"], chunk.get("choices") == []))
-        for choice in chunk.get("choices") or []:
-            if not isinstance(choice, dict) or not isinstance(choice.get("index"), int):
-                continue
-            state = choices[choice["index"]]
-            raw_delta = choice.get("delta")
-            delta: dict[str, Any] = raw_delta if isinstance(raw_delta, dict) else {}
-            meaningful = [k for k in ("role", "reasoning_content", "content", "tool_calls") if delta.get(k)]
-            if state.finish and meaningful:
-                state.after_finish += 1
-            if "role" in delta:
-                state.roles.append(len(state.kinds))
-            state.kinds += [k for k in ("reasoning_content", "content", "tool_calls") if delta.get(k)]
-            for fragment in delta.get("tool_calls") or []:
-                if isinstance(fragment, dict) and isinstance(fragment.get("index"), int):
-                    state.calls[fragment["index"]].append(fragment)
-            if choice.get("finish_reason") is not None:
-                state.finish.append((position, choice.get("finish_reason")))
-            if isinstance(choice.get("usage"), dict):
-                state.usage.append(choice["usage"])
-    return StreamTrace(chunks, dict(choices), top_usage)
 
 
 @check("SSE001", "Stream is not text/event-stream", "#/components/schemas/ChatCompletionStreamEvent", operations=CHAT)
@@ -92,7 +38,7 @@ def stream_content_type(ctx: CheckContext, exchange: Exchange) -> None:
 def stream_framing_clean(ctx: CheckContext, exchange: Exchange) -> None:
     """The bytes are valid UTF-8 SSE: every event ends with a blank line and carries data."""
     _streamed(exchange)
-    _, problems = exchange.sse()
+    problems = exchange.stream().problems
     if problems:
         listed = "; ".join(f"{p.kind} at byte {p.offset} ({p.detail})" for p in problems[:5])
         raise Violation(f"Received: {listed}\nExpected: UTF-8 events, each ended by a blank line")
@@ -107,8 +53,8 @@ def stream_framing_clean(ctx: CheckContext, exchange: Exchange) -> None:
 def done_sentinel_terminates_stream(ctx: CheckContext, exchange: Exchange) -> None:
     """The last event is exactly `data: [DONE]`, and nothing follows it; a stream cut before it is incomplete."""
     _streamed(exchange)
-    events, _ = exchange.sse()
-    positions = [i for i, e in enumerate(events) if e.data == DONE]
+    streamed = exchange.stream()
+    events, positions = streamed.events, streamed.done
     if not positions:
         last = events[-1].data[:120] if events else "<no events>"
         raise Violation(f"Received: {len(events)} events, the last `{last}`\nExpected: a final `data: [DONE]`")
@@ -120,23 +66,17 @@ def done_sentinel_terminates_stream(ctx: CheckContext, exchange: Exchange) -> No
 def event_data_is_json(ctx: CheckContext, exchange: Exchange) -> None:
     """Every event before `[DONE]` carries a JSON object."""
     _streamed(exchange)
-    events, _ = exchange.sse()
-    for number, event in enumerate(events):
-        if event.data == DONE:
-            return
-        try:
-            value = json.loads(event.data)
-        except json.JSONDecodeError:
-            value = None
-        if not isinstance(value, dict):
-            raise Violation(f"Received: event #{number} `{event.data[:120]}`\nExpected: a JSON chunk object")
+    not_objects = exchange.stream().not_objects
+    if not_objects:
+        number, data = not_objects[0]
+        raise Violation(f"Received: event #{number} `{data[:120]}`\nExpected: a JSON chunk object")
 
 
 @check("CHNK001", "Chunk identity inconsistent", "#/components/schemas/ChatCompletionChunk", operations=CHAT)
 def chunk_identity_consistent(ctx: CheckContext, exchange: Exchange) -> None:
     """Every chunk is a `chat.completion.chunk` with the same id, an integer `created`, and the requested model."""
     request = _streamed(exchange)
-    chunks = trace(exchange).chunks
+    chunks = exchange.stream().chunks
     if not chunks:
         raise NotApplicable
     objects = {c.get("object") for c in chunks}
@@ -155,7 +95,7 @@ def chunk_identity_consistent(ctx: CheckContext, exchange: Exchange) -> None:
 def role_only_in_first_delta(ctx: CheckContext, exchange: Exchange) -> None:
     """Choice indexes are 0..n-1, and `role: assistant` comes in each choice's first delta only."""
     request = _streamed(exchange)
-    choices = trace(exchange).choices
+    choices = exchange.stream().choices
     n = request.get("n") or 1
     if sorted(choices) != list(range(int(n))):
         raise Violation(f"Received: choice indexes {sorted(choices)}\nExpected: {list(range(int(n)))}")
@@ -171,7 +111,7 @@ def deltas_in_documented_order(ctx: CheckContext, exchange: Exchange) -> None:
     """Per choice: reasoning_content deltas before any content, content before any tool_calls."""
     _streamed(exchange)
     rank = {"reasoning_content": 0, "content": 1, "tool_calls": 2}
-    for index, state in trace(exchange).choices.items():
+    for index, state in exchange.stream().choices.items():
         ranks = [rank[k] for k in state.kinds]
         if ranks != sorted(ranks):
             first = next(i for i in range(1, len(ranks)) if ranks[i] < ranks[i - 1])
@@ -187,7 +127,7 @@ def tool_call_fragments_well_formed(ctx: CheckContext, exchange: Exchange) -> No
     arguments are JSON valid against the tool's schema."""
     request = _streamed(exchange)
     tools = {t.get("function", {}).get("name"): t for t in request.get("tools") or [] if isinstance(t, dict)}
-    for index, state in trace(exchange).choices.items():
+    for index, state in exchange.stream().choices.items():
         for call_index, fragments in state.calls.items():
             first, rest = fragments[0], fragments[1:]
             function = first.get("function") or {}
@@ -211,8 +151,8 @@ def tool_call_fragments_well_formed(ctx: CheckContext, exchange: Exchange) -> No
             if tool is None or tool.get("type") == "builtin_function":
                 continue
             try:
-                value = json.loads(arguments)
-            except json.JSONDecodeError:
+                value = strict_json.loads(arguments)
+            except ValueError:
                 raise Violation(f"Received: assembled arguments {arguments[:120]!r}\nExpected: JSON") from None
             validate_against(tool.get("function", {}).get("parameters"), value, f"arguments of {name}")
 
@@ -221,7 +161,7 @@ def tool_call_fragments_well_formed(ctx: CheckContext, exchange: Exchange) -> No
 def one_finish_reason_per_choice(ctx: CheckContext, exchange: Exchange) -> None:
     """Each choice has exactly one non-null finish_reason, in the documented set, and no deltas after it."""
     _streamed(exchange)
-    for index, state in trace(exchange).choices.items():
+    for index, state in exchange.stream().choices.items():
         reasons = [reason for _, reason in state.finish]
         if len(reasons) != 1 or reasons[0] not in FINISH_REASONS:
             raise Violation(
@@ -254,7 +194,7 @@ def _usage_ok(usage: Any) -> bool:
 def usage_in_final_choice_chunk(ctx: CheckContext, exchange: Exchange) -> None:
     """Moonshot style: each choice's finishing chunk carries `usage` inside the choice, total = prompt + completion."""
     _streamed(exchange)
-    streamed = trace(exchange)
+    streamed = exchange.stream()
     if any(not state.usage for state in streamed.choices.values()) and any(u for _, u, _ in streamed.top_usage):
         raise NotApplicable  # OpenAI-style usage only: CHNK007 names that difference
     for index, state in streamed.choices.items():
@@ -274,7 +214,7 @@ def usage_in_final_choice_chunk(ctx: CheckContext, exchange: Exchange) -> None:
 def usage_not_only_openai_style(ctx: CheckContext, exchange: Exchange) -> None:
     """A target that reports usage only in a `choices: []` chunk follows OpenAI, not Moonshot (usage in the choice)."""
     _streamed(exchange)
-    streamed = trace(exchange)
+    streamed = exchange.stream()
     missing = [index for index, state in streamed.choices.items() if not state.usage]
     if missing and any(u for _, u, _ in streamed.top_usage):
         raise Violation(
@@ -288,7 +228,7 @@ def include_usage_chunk(ctx: CheckContext, exchange: Exchange) -> None:
     """With `stream_options.include_usage`, exactly one `choices: []` chunk with usage comes last; no other chunk
     carries a top-level usage other than null."""
     request = _streamed(exchange)
-    streamed = trace(exchange)
+    streamed = exchange.stream()
     wanted = (request.get("stream_options") or {}).get("include_usage") is True
     usage_chunks = [(position, usage) for position, usage, empty in streamed.top_usage if empty and usage]
     others = [position for position, usage, empty in streamed.top_usage if not empty and usage is not None]
@@ -336,7 +276,7 @@ def stream_matches_non_stream(ctx: CheckContext, exchange: Exchange) -> None:
     except (ValueError, KeyError, TypeError):
         raise NotApplicable from None
     streamed = {
-        index: (state.finish[0][1] if state.finish else None) for index, state in trace(exchange).choices.items()
+        index: (state.finish[0][1] if state.finish else None) for index, state in exchange.stream().choices.items()
     }
     if streamed != expected:
         raise Violation(f"Received: streamed finish reasons {streamed}\nExpected: {expected} as without streaming")

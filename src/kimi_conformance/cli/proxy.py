@@ -49,4 +49,4 @@ def report(folder: Path) -> None:
         f"verdict {data['verdict'].upper()}: {data['summary']['outcomes']} check outcomes, {findings['error']} error / "
         f"{findings['warning']} warning / {findings['info']} info findings; reports in {written}"
     )
-    raise SystemExit(1 if result.failing else 0)
+    raise SystemExit(result.exit_code)

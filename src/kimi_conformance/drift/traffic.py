@@ -5,14 +5,14 @@ codes — and documented response fields never seen. Drift, not failure: warning
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from kimi_conformance import contract
+from kimi_conformance import contract, strict_json
+from kimi_conformance.chunks import read_stream
 from kimi_conformance.drift.documents import resolved
 from kimi_conformance.drift.spec_diff import flatten
 from kimi_conformance.errors import ConfigError
@@ -48,7 +48,7 @@ def read_cassette(run: Path) -> list[dict[str, Any]]:
     """The records of a run folder's cassette.jsonl (or of that file)."""
     path = run / "cassette.jsonl" if run.is_dir() else run
     try:
-        return [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
+        return strict_json.jsonl(path.read_text("utf-8"))
     except (OSError, ValueError) as exc:
         raise ConfigError(f"{run}: no readable cassette.jsonl ({exc})") from exc
 
@@ -128,15 +128,6 @@ def _brief(value: Any, limit: int = 80) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-def _events(body: str) -> Iterator[Any]:
-    for line in body.splitlines():
-        if line.startswith("data:") and line[5:].strip() not in ("", "[DONE]"):
-            try:
-                yield json.loads(line[5:].strip())
-            except ValueError:
-                continue
-
-
 def analyse(records: list[dict[str, Any]]) -> list[Drift]:
     """Every drift the records show, each distinct (kind, operation, where) once."""
     document = resolved(contract.load_contract())
@@ -159,11 +150,11 @@ def analyse(records: list[dict[str, Any]]) -> list[Drift]:
         kind = record.get("response_headers", {}).get("content-type", "").split(";")[0].strip().lower()
         content = response.get("content") or {}
         if kind == "text/event-stream":
-            for event in _events(record.get("body", "")):
-                walk.walk(event, chunk_schema, "chunk")
+            for chunk in read_stream(str(record.get("body", "")).encode()).chunks:
+                walk.walk(chunk, chunk_schema, "chunk")
         elif kind == "application/json" and "application/json" in content:
             try:
-                body = json.loads(record.get("body", ""))
+                body = strict_json.loads(str(record.get("body", "")))
             except ValueError:
                 continue
             walk.walk(body, content["application/json"].get("schema"), f"{status}")

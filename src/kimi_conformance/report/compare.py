@@ -109,18 +109,18 @@ def _checks_passed(run: ComparedRun) -> str:
     return f"{judged.count('passed')} of {len(judged)}" if judged else "–"
 
 
+_STATES = ("passed", "failed", "warned", "crashed", "not-run")
+
+
 def _cell_text(run: ComparedRun, code: str) -> tuple[str, str]:
-    """(text, state) of one matrix cell; state is passed, failed, warned or not-run."""
+    """(text, state) of one matrix cell; state is passed, failed, warned, crashed or not-run."""
     check = run.check(code)
     counts = run.findings(code)
     text = _rate(check)
     if counts:
         text += " · " + ", ".join(f"{n} {severity}" for severity, n in sorted(counts.items()))
-    if check is None or check.get("verdict") == "not-run":
-        return text, "not-run"
-    if counts.get("error"):
-        return text, "failed"
-    return text, "warned" if counts else "passed"
+    verdict = str(check.get("verdict")) if check is not None else "not-run"
+    return text, verdict if verdict in _STATES else "passed"  # the run's own verdict (`findings.blocks`)
 
 
 def _md(text: str) -> str:
@@ -133,7 +133,7 @@ def render_compare_markdown(runs: list[ComparedRun]) -> str:
     lines = ["# kimi-conformance: provider comparison", "", head, rule]
     lines += [f"| **{name}** | " + " | ".join(cells) + " |" for name, cells in summary_rows(runs)]
     lines += ["", "## Checks", "", "| check | " + " | ".join(_md(r.label) for r in runs) + " |", rule]
-    icons = {"passed": "✅", "failed": "❌", "warned": "⚠️", "not-run": "➖"}
+    icons = {"passed": "✅", "failed": "❌", "warned": "⚠️", "crashed": "💥", "not-run": "➖"}
     for code, title, _ in _codes(runs):
         cells = [f"{icons[state]} {text}" for text, state in (_cell_text(run, code) for run in runs)]
         lines.append(f"| `{code}` {_md(title)} | " + " | ".join(cells) + " |")
@@ -145,7 +145,7 @@ _STYLE = """
 body{font:14px/1.45 system-ui,sans-serif;margin:2em;color:#1b1f24}h1{font-size:1.5em}
 table{border-collapse:collapse;margin:1em 0}th,td{border:1px solid #d0d7de;padding:4px 8px;text-align:left}
 th{background:#f6f8fa;position:sticky;top:0}td.passed{background:#dafbe1}td.failed{background:#ffebe9}
-td.warned{background:#fff8c5}td.not-run{color:#6e7781}code{font-family:ui-monospace,monospace}
+td.warned{background:#fff8c5}td.crashed{background:#ffd8b5}td.not-run{color:#6e7781}code{font-family:ui-monospace,monospace}
 .pass{color:#1a7f37;font-weight:600}.fail{color:#cf222e;font-weight:600}.incomplete{color:#9a6700;font-weight:600}
 """
 

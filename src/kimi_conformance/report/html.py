@@ -10,6 +10,7 @@ _STYLE = """
 body{font:14px/1.45 system-ui,sans-serif;margin:2em;color:#1b1f24}
 table{border-collapse:collapse;width:100%}th,td{border:1px solid #d0d7de;padding:4px 8px;text-align:left}
 th{background:#f6f8fa}.failed{background:#ffebe9}.passed{background:#dafbe1}.not-run{color:#6e7781}
+.warned{background:#fff8c5}.crashed{background:#ffd8b5}
 .verdict-fail{color:#cf222e}.verdict-pass{color:#1a7f37}.verdict-incomplete{color:#9a6700}.verdict-error{color:#9a6700}pre{background:#f6f8fa;padding:8px;white-space:pre-wrap}
 details{margin:.5em 0}summary{cursor:pointer;font-weight:600}code{font-family:ui-monospace,monospace}
 """
@@ -37,11 +38,16 @@ def render_html(result: RunResult) -> str:
         for f in result.findings
     )
     findings_section = f"<h2>Findings ({len(result.findings)})</h2>{findings}" if findings else "<p>No findings.</p>"
+    crashes = "".join(f"<li>{escape(o.crash_line())} (<code>{escape(o.test)}</code>)</li>" for o in result.crashes)
+    crash_section = (
+        f"<h2>Crashed checks: the tool erred ({len(result.crashes)})</h2><ul>{crashes}</ul>" if crashes else ""
+    )
     summary = data["summary"]
     return (
         "<!doctype html><html lang=en><head><meta charset=utf-8>"
         f"<title>kimi-conformance {escape(result.run_id)}</title><style>{_STYLE}</style></head><body>"
         f'<h1>kimi-conformance: <span class="verdict-{verdict}">{verdict}</span></h1>'
+        f"<p>{escape(result.verdict_reason)}.</p>"
         f"<p>Target <code>{escape(result.target)}</code> · run <code>{escape(result.run_id)}</code> · "
         f"{data['duration_s']:.1f} s · {summary['outcomes']} check outcomes · findings: "
         f"{summary['findings']['error']} error, {summary['findings']['warning']} warning, "
@@ -49,5 +55,5 @@ def render_html(result: RunResult) -> str:
         + (f"<p>Spent: {escape(result.spending_line())}</p>" if result.spending else "")
         + _not_run(result)
         + "<table><tr><th>code</th><th>name</th><th>title</th><th>severity</th><th>verdict</th>"
-        f"<th>passed</th><th>failed</th><th>n/a</th></tr>{rows}</table>{findings_section}</body></html>\n"
+        f"<th>passed</th><th>failed</th><th>n/a</th></tr>{rows}</table>{crash_section}{findings_section}</body></html>\n"
     )

@@ -5,18 +5,19 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from kimi_conformance.checks import CHECKS
-from kimi_conformance.findings import Severity
 from kimi_conformance.report.results import RunResult
 
 
 def render_junit(result: RunResult) -> str:
+    """Failures are the checks with a blocking finding (`findings.blocks`); errors the checks that crashed."""
     summaries = result.per_check()
-    failing = [s for s in summaries if any(f.severity is Severity.ERROR or result.strict for f in s.findings)]
+    crashes = result.crashes
     suite = ET.Element(
         "testsuite",
         name="kimi-conformance",
         tests=str(len(summaries)),
-        failures=str(len(failing)),
+        failures=str(sum(1 for s in summaries if s.verdict == "failed")),
+        errors=str(sum(1 for s in summaries if s.verdict == "crashed")),
         skipped=str(sum(1 for s in summaries if s.verdict == "not-run")),
         time=f"{result.finished_at - result.started_at:.3f}",
     )
@@ -38,9 +39,14 @@ def render_junit(result: RunResult) -> str:
         )
         if summary.verdict == "not-run":
             ET.SubElement(case, "skipped", message="no exchange this check applies to")
-        elif summary.findings:
+            continue
+        if summary.verdict == "crashed":
+            lines = [o.crash_line() for o in crashes if o.code == summary.code]
+            message = f"the check crashed {summary.crashed} time(s): the tool erred, not the target"
+            ET.SubElement(case, "error", message=message).text = "\n".join(lines)
+        if summary.findings:
             text = "\n\n".join(f.render() for f in summary.findings)
-            if summary in failing:
+            if summary.verdict == "failed":
                 title = check.title if check else summary.code
                 ET.SubElement(case, "failure", message=f"{len(summary.findings)} finding(s): {title}").text = text
             else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from kimi_conformance.checks import CHECKS
 from kimi_conformance.report.results import RunResult
 
-_ICONS = {"passed": "✅", "failed": "❌", "not-run": "➖"}
+_ICONS = {"passed": "✅", "failed": "❌", "warned": "⚠️", "crashed": "💥", "not-run": "➖"}
 MAX_FINDINGS_SHOWN = 50
 
 
@@ -24,11 +24,13 @@ def _pass_at_k(summary: dict[str, dict[str, int]]) -> str:
 def render_markdown(result: RunResult) -> str:
     data = result.as_json()
     summary = data["summary"]
-    verdict = {"fail": "❌ **fail**", "incomplete": "⏸️ **incomplete**", "error": "⚠️ **error**"}.get(
+    verdict = {"fail": "❌ **fail**", "incomplete": "⏸️ **incomplete**", "error": "💥 **error**"}.get(
         result.verdict, "✅ **pass**"
     )
     lines = [
         f"# kimi-conformance: {verdict}",
+        "",
+        f"Verdict: {result.verdict_reason}.",
         "",
         f"Target `{result.target}` · run `{result.run_id}` · {data['duration_s']:.1f} s · "
         f"{summary['outcomes']} check outcomes · findings: {summary['findings']['error']} error, "
@@ -45,6 +47,9 @@ def render_markdown(result: RunResult) -> str:
             f"| {_ICONS[check['verdict']]} | `{check['code']}` | {_cell(check['title'] or check['name'])} | "
             f"{check['severity']} | {check['passed']} | {check['failed']} | {check['not_applicable']} |"
         )
+    if result.crashes:
+        lines += ["", "## Crashed checks (the tool erred)", ""]
+        lines += [f"- `{o.code}` on {o.operation} in `{o.test}`: {_cell(o.crash or '')}" for o in result.crashes[:50]]
     findings = result.findings
     if findings:
         lines += ["", "## Findings", ""]

@@ -7,9 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kimi_conformance import __version__
-from kimi_conformance.checks import CHECKS, Outcome
-from kimi_conformance.checks.runner import FAILED, NOT_APPLICABLE, PASSED
-from kimi_conformance.findings import Finding, Severity
+from kimi_conformance.checks import CHECKS, Outcome, Status
+from kimi_conformance.findings import Finding, Severity, blocks
 
 RESULTS_SCHEMA_VERSION = 1
 
@@ -23,12 +22,23 @@ class CheckSummary:
     failed: int
     not_applicable: int
     findings: tuple[Finding, ...]
+    crashed: int = 0
+    strict: bool = False
+
+    @property
+    def blocking(self) -> bool:
+        return any(blocks(f.severity, self.strict) for f in self.findings)
 
     @property
     def verdict(self) -> str:
-        """`failed` (some finding), `passed` (run and held), or `not-run`."""
-        if self.findings:
+        """`crashed` (the check itself erred), `failed` (a blocking finding), `warned` (findings that do not block),
+        `passed` (run and held), or `not-run`."""
+        if self.crashed:
+            return "crashed"
+        if self.blocking:
             return "failed"
+        if self.findings:
+            return "warned"
         return "passed" if self.passed else "not-run"
 
 
@@ -54,13 +64,47 @@ class RunResult:
 
     @property
     def verdict(self) -> str:
-        """`fail` on blocking findings; else `incomplete` when the run stopped early; else `error` when a test failed
-        without a finding (the suite could not judge something); else `pass`."""
+        """`error` when a check crashed (the tool itself erred); else `fail` on blocking findings; else `incomplete`
+        when the run stopped early; else `error` when a test failed without a finding (the suite could not judge
+        something); else `pass`."""
+        if self.crashes:
+            return "error"
         if self.failing:
             return "fail"
         if self.budget_reached:
             return "incomplete"
         return "error" if self.tests.get("failed", 0) or self.tests.get("error", 0) else "pass"
+
+    @property
+    def exit_code(self) -> int:
+        """0 pass; 1 fail (blocking findings, or a test that failed without one); 2 incomplete; 3 the tool itself
+        erred (a check crashed)."""
+        if self.crashes:
+            return 3
+        return {"pass": 0, "incomplete": 2}.get(self.verdict, 1)
+
+    @property
+    def verdict_reason(self) -> str:
+        """One line saying why the verdict is what it is."""
+        if self.crashes:
+            codes = sorted({o.code for o in self.crashes})
+            return f"the tool itself erred: {len(self.crashes)} check crash(es) in {', '.join(codes)}"
+        if self.failing:
+            return "the target broke the contract (blocking findings)"
+        if self.budget_reached:
+            return f"the run stopped early: {self.budget_reached}"
+        if self.tests.get("failed", 0) or self.tests.get("error", 0):
+            return "a test failed without a finding: the suite could not judge something"
+        return "no blocking finding"
+
+    @property
+    def crashes(self) -> list[Outcome]:
+        """Crashed check outcomes, each distinct (code, operation, crash) once."""
+        unique: dict[tuple[str, str, str | None], Outcome] = {}
+        for outcome in self.outcomes:
+            if outcome.status is Status.CRASHED:
+                unique.setdefault((outcome.code, outcome.operation, outcome.crash), outcome)
+        return list(unique.values())
 
     @property
     def findings(self) -> list[Finding]:
@@ -76,12 +120,12 @@ class RunResult:
         cases: dict[tuple[str, str], list[list[bool]]] = {}
         for outcome in self.outcomes:
             check = CHECKS.get(outcome.code)
-            if check is None or not check.behavioural or outcome.status == NOT_APPLICABLE:
+            if check is None or not check.behavioural or outcome.status is Status.NOT_APPLICABLE:
                 continue
             runs = cases.setdefault((outcome.code, outcome.test), [])
             if outcome.attempt == 1 or not runs:
                 runs.append([])
-            runs[-1].append(outcome.status == PASSED)
+            runs[-1].append(outcome.status is Status.PASSED)
         summary: dict[str, dict[str, int]] = {}
         for (code, _), runs in cases.items():
             entry = summary.setdefault(code, {"k": 1, "cases": 0, "pass_at_1": 0, "pass_at_k": 0})
@@ -115,10 +159,8 @@ class RunResult:
 
     @property
     def failing(self) -> bool:
-        """Errors fail a run; warnings too under --strict; info never."""
-        return any(
-            f.severity is Severity.ERROR or (self.strict and f.severity is Severity.WARNING) for f in self.findings
-        )
+        """Some finding blocks (`findings.blocks`: errors; warnings too under --strict; info never)."""
+        return any(blocks(f.severity, self.strict) for f in self.findings)
 
     def per_check(self) -> list[CheckSummary]:
         statuses: dict[str, Counter[str]] = {code: Counter() for code in CHECKS}
@@ -128,10 +170,12 @@ class RunResult:
         return [
             CheckSummary(
                 code=code,
-                passed=counts[PASSED],
-                failed=counts[FAILED],
-                not_applicable=counts[NOT_APPLICABLE],
+                passed=counts[Status.PASSED],
+                failed=counts[Status.FAILED],
+                not_applicable=counts[Status.NOT_APPLICABLE],
                 findings=tuple(f for f in findings if f.code == code),
+                crashed=counts[Status.CRASHED],
+                strict=self.strict,
             )
             for code, counts in sorted(statuses.items())
         ]
@@ -147,11 +191,13 @@ class RunResult:
             "finished_at": self.finished_at,
             "duration_s": round(self.finished_at - self.started_at, 3),
             "verdict": self.verdict,
+            "verdict_reason": self.verdict_reason,
             "summary": {
                 "outcomes": len(self.outcomes),
-                "passed": sum(1 for o in self.outcomes if o.status == PASSED),
-                "failed": sum(1 for o in self.outcomes if o.status == FAILED),
-                "not_applicable": sum(1 for o in self.outcomes if o.status == NOT_APPLICABLE),
+                "passed": sum(1 for o in self.outcomes if o.status is Status.PASSED),
+                "failed": sum(1 for o in self.outcomes if o.status is Status.FAILED),
+                "not_applicable": sum(1 for o in self.outcomes if o.status is Status.NOT_APPLICABLE),
+                "crashed": sum(1 for o in self.outcomes if o.status is Status.CRASHED),
                 "findings": {s.value: self.count(s) for s in Severity},
                 "tests": self.tests,
             },
@@ -166,10 +212,14 @@ class RunResult:
                     "passed": s.passed,
                     "failed": s.failed,
                     "not_applicable": s.not_applicable,
+                    "crashed": s.crashed,
                 }
                 for s in self.per_check()
             ],
             "findings": [f.as_json() for f in self.findings],
+            "crashes": [
+                {"code": o.code, "operation": o.operation, "test": o.test, "crash": o.crash} for o in self.crashes
+            ],
             "spending": self.spending,
             "pass_at_k": self.pass_at_k(),
             "budget_reached": self.budget_reached,

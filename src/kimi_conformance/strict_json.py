@@ -1,0 +1,38 @@
+"""The one JSON reader for every body and stream event: RFC 8259 JSON, nothing more.
+
+Python's `json` accepts `NaN`, `Infinity` and `-Infinity`; JSON does not, and neither do strict clients (a
+browser's `JSON.parse`, Go's `encoding/json`). A target that sends them has sent something that is not JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+
+def _not_json(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON value (RFC 8259)")
+
+
+def loads(text: str | bytes) -> Any:
+    """`text` (UTF-8 when bytes) as JSON; raises ValueError (UnicodeDecodeError included) when it is not JSON."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8")
+    return json.loads(text, parse_constant=_not_json)
+
+
+def jsonl_lines(text: str) -> list[str]:
+    """The non-blank lines of a JSON Lines text, split only at LF (CRLF allowed): a U+2028 or a form feed inside
+    a JSON string is part of its line, unlike with `str.splitlines()`."""
+    return [line for line in (raw.removesuffix("\r") for raw in text.split("\n")) if line.strip()]
+
+
+def jsonl(text: str) -> list[Any]:
+    """The values of a JSON Lines text; raises ValueError naming the first line that is not JSON."""
+    values = []
+    for number, line in enumerate(jsonl_lines(text), start=1):
+        try:
+            values.append(loads(line))
+        except ValueError as exc:
+            raise ValueError(f"line {number} is not JSON: {exc}") from None
+    return values
