@@ -86,7 +86,7 @@ class Finding:
         lines = [
             f"{self.code}  {self.title}  [{self.severity.value}]",
             f"  {self.operation} · {self.request}",
-            *("  " + line for line in self.message.splitlines()),
+            *("  " + line for line in self.message.split("\n")),
         ]
         if self.evidence.status is not None:
             lines.append(f"  Evidence: HTTP {self.evidence.status}  {self.evidence.excerpt[:300]}")

@@ -3,6 +3,7 @@ byte for byte), the checks run on the side, and `kimi-conformance report` render
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import Iterator
@@ -12,10 +13,17 @@ import httpx
 import openai
 import pytest
 from click.testing import CliRunner
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
+from kimi_conformance.checks import CHECKS
 from kimi_conformance.cli import cli
 from kimi_conformance.mock import DEFAULT_API_KEY, MockConfig, serve_in_thread
+from kimi_conformance.mock.server import LoopbackServer, running
 from kimi_conformance.proxy import read_outcomes, serve_proxy_in_thread
+from tests.checks.exchanges import USAGE, chunk_event, done
 
 BODY = {"model": "kimi-k2-turbo-preview", "messages": [{"role": "user", "content": "hi"}], "max_completion_tokens": 20}
 
@@ -102,3 +110,72 @@ def test_model_rules_are_judged_on_observed_requests(proxied: str, tmp_path: Pat
     reply = httpx.post(proxied + "/chat/completions", json={**BODY, "stop": list("abcdef")}, headers=headers)
     assert reply.status_code == 200  # the faulty upstream serves six stop sequences; the client gets that answer
     assert "RULE001" in codes(tmp_path)
+
+
+TOOL = {
+    "type": "function",
+    "function": {"name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}},
+}
+
+
+def tool_calls_ending_with_stop() -> bytes:
+    fragment = {
+        "index": 0,
+        "id": "get_weather:0",
+        "type": "function",
+        "function": {"name": "get_weather", "arguments": '{"city": "Oslo"}'},
+    }
+    return b"".join([
+        chunk_event({"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}),
+        chunk_event({"index": 0, "delta": {"tool_calls": [fragment]}, "finish_reason": None}),
+        chunk_event({"index": 0, "delta": {}, "finish_reason": "stop", "usage": USAGE}),
+        done(),
+    ])  # fmt: skip
+
+
+def test_a_proxied_stream_is_folded_and_faces_the_non_streaming_checks(tmp_path: Path) -> None:
+    """A stream whose folded completion ends its tool calls with `stop` is recorded as CHAT003, the
+    non-streaming check of finish_reason against tool calls (beside the stream's own CHNK005)."""
+
+    async def chat(request: Request) -> Response:
+        return Response(tool_calls_ending_with_stop(), media_type="text/event-stream")
+
+    upstream = Starlette(routes=[Route("/v1/chat/completions", chat, methods=["POST"])])
+    body = {**BODY, "tools": [TOOL], "stream": True}
+    with (
+        running(LoopbackServer(upstream), "upstream") as server,
+        serve_proxy_in_thread(server.api_base, tmp_path) as proxy,
+    ):
+        with httpx.stream(
+            "POST", proxy + "/chat/completions", json=body, headers={"Authorization": "Bearer k"}
+        ) as reply:
+            assert reply.read().endswith(b"data: [DONE]\n\n")
+        found = codes(tmp_path)
+    assert {"CHAT003", "CHNK005"} <= found, found
+    record = json.loads((tmp_path / "cassette.jsonl").read_text().split("\n")[0])
+    assert record["response_headers"]["content-type"].startswith("text/event-stream")  # the stream, not the fold
+
+
+@pytest.mark.parametrize("proxied", [("json-mode-ignored",)], indirect=True)
+def test_a_proxied_json_mode_stream_of_prose_is_chat008(proxied: str, tmp_path: Path) -> None:
+    """JSON mode is judged on the whole message, which only the fold has: no stream check could find this."""
+    with openai.OpenAI(base_url=proxied, api_key=DEFAULT_API_KEY) as client:
+        json_mode = {"response_format": {"type": "json_object"}, "max_completion_tokens": 64}
+        assert list(client.chat.completions.create(**{**BODY, **json_mode}, stream=True))  # type: ignore[call-overload]
+    assert "CHAT008" in codes(tmp_path)
+
+
+def test_a_crashed_check_is_recorded_by_the_proxy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def crashes(ctx: object, exchange: object) -> None:
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setitem(CHECKS, "CHAT004", dataclasses.replace(CHECKS["CHAT004"], function=crashes))
+    with serve_in_thread(MockConfig()) as mock, serve_proxy_in_thread(mock.api_base, tmp_path) as url:
+        reply = httpx.post(url + "/chat/completions", json=BODY, headers={"Authorization": f"Bearer {DEFAULT_API_KEY}"})
+        assert reply.status_code == 200
+        recorded(tmp_path, 1)
+    crashed = [o for o in read_outcomes(tmp_path) if o["status"] == "crashed"]
+    assert [(o["code"], o["crash"]) for o in crashed] == [("CHAT004", "ZeroDivisionError: division by zero")]
+    assert len(read_outcomes(tmp_path)) > 10  # the other checks of the exchange still ran
+    result = CliRunner().invoke(cli, ["report", str(tmp_path)])
+    assert result.exit_code == 3 and "verdict ERROR" in result.output, result.output

@@ -69,7 +69,7 @@ def check(
             title=title,
             severity=severity,
             spec=spec,
-            doc=doc.splitlines()[0],
+            doc=doc.partition("\n")[0],
             function=function,
             operations=frozenset(operations) if operations is not None else None,
             behavioural=behavioural,

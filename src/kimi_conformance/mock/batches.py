@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from kimi_conformance import strict_json
 from kimi_conformance.mock import errors
 from kimi_conformance.mock.errors import ApiError, invalid_request
 from kimi_conformance.mock.files import FileStore
@@ -74,12 +75,12 @@ def _validate_lines(data: bytes) -> tuple[list[dict[str, Any]], list[dict[str, A
     seen: set[str] = set()
     models: set[str] = set()
     text = data.decode("utf-8", errors="replace")
-    for number, raw in enumerate(text.splitlines(), start=1):
+    for number, raw in enumerate(text.split("\n"), start=1):  # JSON Lines end at LF (a U+2028 does not end one)
         if not raw.strip():
             continue
         try:
-            line = json.loads(raw)
-        except json.JSONDecodeError:
+            line = strict_json.loads(raw.removesuffix("\r"))
+        except ValueError:
             problems.append({"code": "invalid_json_line", "message": "line is not valid JSON", "line": number})
             continue
         missing = [

@@ -49,7 +49,7 @@ def render_markdown(result: RunResult) -> str:
         )
     if result.crashes:
         lines += ["", "## Crashed checks (the tool erred)", ""]
-        lines += [f"- `{o.code}` on {o.operation} in `{o.test}`: {_cell(o.crash or '')}" for o in result.crashes[:50]]
+        lines += [f"- {_cell(o.crash_line())} (`{o.test}`)" for o in result.crashes[:50]]
     findings = result.findings
     if findings:
         lines += ["", "## Findings", ""]

@@ -10,8 +10,11 @@ no data) become `FramingProblem`s rather than exceptions.
 from __future__ import annotations
 
 import codecs
+import re
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
+
+_LINE_END = re.compile(r"\r\n|\r|\n")
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +44,8 @@ class SSEDecoder:
 
     problems: list[FramingProblem] = field(default_factory=list)
     _utf8: codecs.IncrementalDecoder = field(default_factory=lambda: codecs.getincrementaldecoder("utf-8")("strict"))
-    _buffer: str = ""
+    _partial: list[str] = field(default_factory=list)
+    """Pieces of the line not yet ended."""
     _pending_cr: bool = False
     _started: bool = False
     _offset: int = 0
@@ -63,9 +67,9 @@ class SSEDecoder:
     def close(self) -> list[ServerSentEvent]:
         """End of stream: flush, and report an event left unterminated (it is not dispatched, per WHATWG)."""
         events = self._lines(self._decode(b"", final=True))
-        if self._buffer or self._fields_seen:
+        if self._partial or self._fields_seen:
             self.problems.append(FramingProblem("unterminated-event", "the stream ended inside an event", self._offset))
-        self._buffer = ""
+        self._partial.clear()
         return events
 
     def _decode(self, chunk: bytes, final: bool = False) -> str:
@@ -77,34 +81,28 @@ class SSEDecoder:
             return chunk.decode("utf-8", errors="replace")
 
     def _lines(self, text: str) -> list[ServerSentEvent]:
-        events: list[ServerSentEvent] = []
+        """Split at CR, LF or CRLF in linear time: text without a line end is only kept, and a line left open
+        at a chunk's end is joined once, when its end arrives."""
         if self._pending_cr and text.startswith("\n"):
             text = text[1:]  # the LF of a CRLF split across chunks
         self._pending_cr = False
-        buffer = self._buffer + text
-        start = 0
-        length = len(buffer)
-        while True:
-            cr, lf = buffer.find("\r", start), buffer.find("\n", start)
-            ends = [i for i in (cr, lf) if i != -1]
-            if not ends:
-                break
-            end = min(ends)
-            line = buffer[start:end]
-            if buffer[end] == "\r":
-                if end + 1 < length and buffer[end + 1] == "\n":
-                    start = end + 2
-                elif end + 1 == length:
-                    self._pending_cr = True
-                    start = end + 1
-                else:
-                    start = end + 1
-            else:
-                start = end + 1
+        if "\n" not in text and "\r" not in text:
+            if text:
+                self._partial.append(text)
+            return []
+        if self._partial:
+            text = "".join(self._partial) + text
+            self._partial.clear()
+        lines = _LINE_END.split(text) if "\r" in text else text.split("\n")
+        self._pending_cr = text.endswith("\r")
+        rest = lines.pop()
+        if rest:
+            self._partial.append(rest)
+        events = []
+        for line in lines:
             event = self._line(line)
             if event is not None:
                 events.append(event)
-        self._buffer = buffer[start:]
         return events
 
     def _line(self, line: str) -> ServerSentEvent | None:

@@ -1,0 +1,110 @@
+"""Synthetic exchanges for in-process unit tests of the checks: a conformant answer by default, changed in the one
+way a test needs (no server, no network)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from kimi_conformance.checks import CHECKS, CheckContext, Outcome, Status, run_checks
+from kimi_conformance.exchange import Exchange
+
+MODEL = "kimi-k2-turbo-preview"
+CHAT_URL = "http://127.0.0.1:1/v1/chat/completions"
+HEAD = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1764547200, "model": MODEL}
+USAGE = {"prompt_tokens": 8, "completion_tokens": 2, "total_tokens": 10}
+
+
+def chat_request(**extra: Any) -> dict[str, Any]:
+    return {"model": MODEL, "messages": [{"role": "user", "content": "hi"}], **extra}
+
+
+def completion(**extra: Any) -> dict[str, Any]:
+    """A conformant non-streaming chat completion body."""
+    return {
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "created": 1764547200,
+        "model": MODEL,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "OK"}, "finish_reason": "stop"}],
+        "usage": USAGE,
+        **extra,
+    }
+
+
+def exchange(
+    operation: str,
+    body: bytes | dict[str, Any] | list[Any],
+    *,
+    status: int = 200,
+    content_type: str = "application/json",
+    request: Any = None,
+    method: str = "POST",
+    url: str = CHAT_URL,
+    **fields: Any,
+) -> Exchange:
+    """An exchange of `operation` answered `status` with `body` (JSON-encoded unless bytes)."""
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return Exchange(
+        operation=operation,
+        method=method,
+        url=url,
+        request_headers={"content-type": "application/json"},
+        request_json=request,
+        request_text=json.dumps(request) if request is not None else "",
+        status=status,
+        response_headers={"content-type": content_type},
+        body=raw,
+        **fields,
+    )
+
+
+def chat_json(body: dict[str, Any] | None = None, status: int = 200, **request: Any) -> Exchange:
+    """A non-streaming chat completion exchange (conformant unless `body` says otherwise)."""
+    return exchange("createChatCompletion", body if body is not None else completion(), status=status,
+                    request=chat_request(**request))  # fmt: skip
+
+
+def chunk_event(*choices: dict[str, Any], **top: Any) -> bytes:
+    """One `data:` event carrying a chunk with these choices (and top-level fields such as `usage`)."""
+    return b"data: " + json.dumps({**HEAD, "choices": list(choices), **top}).encode() + b"\n\n"
+
+
+def done() -> bytes:
+    return b"data: [DONE]\n\n"
+
+
+def text_stream_events(text: str = "OK", finish: str = "stop", usage: dict[str, Any] | None = None) -> list[bytes]:
+    """The events of a conformant one-choice stream answering `text` (Moonshot-style usage in the last choice)."""
+    return [
+        chunk_event({"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}),
+        chunk_event({"index": 0, "delta": {"content": text}, "finish_reason": None}),
+        chunk_event({"index": 0, "delta": {}, "finish_reason": finish, "usage": usage or USAGE}),
+        done(),
+    ]
+
+
+def chat_stream(events: list[bytes] | None = None, status: int = 200, **request: Any) -> Exchange:
+    """A streamed chat completion exchange made of `events` (a conformant text stream by default)."""
+    body = b"".join(events if events is not None else text_stream_events())
+    return exchange("createChatCompletion", body, status=status, content_type="text/event-stream",
+                    request=chat_request(stream=True, **request))  # fmt: skip
+
+
+def outcome(code: str, exchange: Exchange, ctx: CheckContext | None = None) -> Outcome:
+    """The one outcome of check `code` on `exchange`."""
+    assert CHECKS[code].applies_to(exchange.operation), f"{code} does not apply to {exchange.operation}"
+    (result,) = run_checks(ctx or CheckContext(), exchange, {code})
+    assert result.status is not Status.CRASHED, result.crash
+    return result
+
+
+def status(code: str, exchange: Exchange, ctx: CheckContext | None = None) -> Status:
+    return outcome(code, exchange, ctx).status
+
+
+def message(code: str, exchange: Exchange, ctx: CheckContext | None = None) -> str:
+    """The finding's message of check `code` on `exchange`, which must fail."""
+    result = outcome(code, exchange, ctx)
+    assert result.finding is not None, f"{code} did not fail: {result.status}"
+    return result.finding.message
