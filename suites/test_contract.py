@@ -14,8 +14,8 @@ from kimi_conformance import contract
 from kimi_conformance.errors import KimiConformanceError
 from kimi_conformance.exchange import Exchange, Redactor
 from kimi_conformance.pytest_plugin import run_guard
+from kimi_conformance.profiles import PROFILES
 from kimi_conformance.schemathesis_bridge import (
-    PROFILES,
     attribute_failures,
     call_case,
     exchange_for,
@@ -76,11 +76,11 @@ def test_operation(
     guard = run_guard(request.config)
 
     @settings(
-        max_examples=profile.max_examples,
+        max_examples=profile.contract_examples,
         deadline=None,
         database=None,
         derandomize=True,
-        phases=profile.phases,
+        phases=profile.contract_phases,
         suppress_health_check=list(HealthCheck),
     )
     @given(case=operation.as_strategy(generation_mode=mode))

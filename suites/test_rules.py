@@ -15,7 +15,8 @@ from kimi_conformance.pytest_plugin import target_model_info, target_models
 from kimi_conformance.rules import ModelInfo, ParamRule, Rule, load_rules
 from kimi_conformance.rules.probes import Probe, ProbeBuilder, companions, probes_for_rule
 from kimi_conformance.rules.request_rules import ChatView, broken_rules, thinking_on
-from kimi_conformance.scenarios import RULE_EXAMPLES, send_probe
+from kimi_conformance.profiles import PROFILES
+from kimi_conformance.scenarios import send_probe
 from kimi_conformance.session import ConformanceSession, Judgement
 from kimi_conformance.settings import Settings
 from kimi_conformance.transport import TargetClient
@@ -96,7 +97,7 @@ def test_sampling_explored(
     judged: list[Judgement] = []
 
     @settings(
-        max_examples=RULE_EXAMPLES[kimi_settings.profile],
+        max_examples=PROFILES[kimi_settings.profile].rule_examples,
         phases=[Phase.generate],
         database=None,
         deadline=None,

@@ -28,7 +28,7 @@ from kimi_conformance.pricing import load_prices
 from kimi_conformance.report import RunResult, write_reports
 from kimi_conformance.rules import ModelInfo
 from kimi_conformance.session import ConformanceSession
-from kimi_conformance.settings import PROFILES, Settings, read_config_file
+from kimi_conformance.settings import Settings, read_config_file, run_options
 from kimi_conformance.target import Target, open_target, resolve_models
 from kimi_conformance.transport import TargetClient
 
@@ -44,81 +44,28 @@ REPORTED = pytest.StashKey[set[str]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    """The run options of `settings.run_options()`, as pytest options (`kimi-conformance run` takes the same)."""
     group = parser.getgroup("kimi-conformance", "Kimi API conformance")
-    group.addoption("--target", default=None, help="`mock` (default: the embedded reference mock) or a base URL")
-    group.addoption("--api-key-env", default=None, metavar="NAME", help="Variable holding the API key")
-    group.addoption("--model", action="append", default=None, dest="models", help="Model to exercise (repeatable)")
-    group.addoption(
-        "--model-family",
-        action="append",
-        default=None,
-        metavar="ALIAS=MODEL",
-        help="The target's id for a model the contract knows (repeatable)",
-    )
-    group.addoption("--profile", default=None, choices=PROFILES, help="How hard to generate (default: standard)")
-    group.addoption("--checks", action="append", default=None, help="Only these checks (codes or names)")
-    group.addoption("--exclude-checks", action="append", default=None, help="Skip these checks (codes or names)")
-    group.addoption("--request-timeout", type=float, default=None, help="Seconds per request (default 30)")
-    group.addoption("--stream-timeout", type=float, default=None, help="Seconds a whole body may take (default 120)")
-    group.addoption(
-        "--stream-idle-timeout",
-        type=float,
-        default=None,
-        help="Seconds of silence allowed inside a body (default: the request timeout)",
-    )
-    group.addoption(
-        "--strict-conformance",
-        action="store_true",
-        default=None,
-        dest="kimi_strict",
-        help="Warnings fail the run too (`kimi-conformance run --strict`)",
-    )
-    group.addoption("--report-dir", default=None, help="Where runs write reports (default: reports)")
-    group.addoption("--max-requests", type=int, default=None, help="Stop cleanly after this many requests")
-    group.addoption("--max-tokens", type=int, default=None, help="Stop cleanly before spending more tokens (usage)")
-    group.addoption("--rpm", type=float, default=None, help="At most this many requests per minute")
-    group.addoption("--concurrency", type=int, default=None, help="At most this many requests in flight (caps -n)")
-    group.addoption("--max-retries", type=int, default=None, help="Retries of a rate-limited (429) answer (default 3)")
-    group.addoption(
-        "--attempts", type=int, default=None, help="Resend requests failing only model-behaviour checks (pass@k)"
-    )
-    group.addoption("--price-table", default=None, metavar="FILE", help="USD per 1M tokens per model (TOML)")
-    group.addoption(
-        "--mock-fault",
-        action="append",
-        default=None,
-        dest="mock_faults",
-        metavar="NAME",
-        help="Switch on a named fault in the embedded mock (repeatable)",
-    )
+    for option in run_options():
+        extra: dict[str, Any] = {"metavar": option.metavar} if option.metavar else {}
+        if option.kind is bool:
+            group.addoption(option.pytest_flag, action="store_true", default=None, dest=option.dest, help=option.help)
+            continue
+        if option.choices:
+            extra["choices"] = option.choices
+        group.addoption(
+            option.pytest_flag,
+            action="append" if option.repeatable else "store",
+            type=option.kind,
+            default=None,
+            dest=option.dest,
+            help=option.help_with_default,
+            **extra,
+        )
 
 
 def _settings(config: pytest.Config) -> Settings:
-    options = {
-        name: config.getoption(name)
-        for name in (
-            "target",
-            "api_key_env",
-            "models",
-            "model_family",
-            "profile",
-            "checks",
-            "exclude_checks",
-            "request_timeout",
-            "stream_timeout",
-            "stream_idle_timeout",
-            "report_dir",
-            "mock_faults",
-            "max_requests",
-            "max_tokens",
-            "rpm",
-            "concurrency",
-            "max_retries",
-            "attempts",
-            "price_table",
-        )
-    }
-    options["strict"] = config.getoption("kimi_strict")
+    options = {option.name: config.getoption(option.dest) for option in run_options()}
     return Settings().merged(read_config_file(Path(config.invocation_params.dir))).merged(options)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from kimi_conformance.exchange import Exchange
+from kimi_conformance.profiles import PROFILES
 from kimi_conformance.rules import ModelInfo, load_rules
 from kimi_conformance.rules.probes import Probe, ProbeBuilder, probes_for
 from kimi_conformance.transport import TargetClient
@@ -104,14 +105,10 @@ def batch_line(custom_id: str, model_id: str) -> dict[str, Any]:
     return {"custom_id": custom_id, "method": "POST", "url": "/v1/chat/completions", "body": chat(model_id)}
 
 
-RULE_EXAMPLES = {"quick": 3, "standard": 8, "thorough": 40}
-"""Hypothesis examples per sampling rule (and thinking mode) in the rules suite, by profile."""
-
-
 def rule_probe_count(model: ModelInfo, profile: str) -> int:
     """Requests a full rules run costs for one model: the boundary probes plus the hypothesis examples."""
     explored = sum(len(ProbeBuilder(model).modes()) for rule in load_rules().rules_for(model) if rule.param is not None)
-    return len(probes_for(model)) + explored * RULE_EXAMPLES[profile]
+    return len(probes_for(model)) + explored * PROFILES[profile].rule_examples
 
 
 def send_probe(client: TargetClient, probe: Probe) -> Exchange:

@@ -4,35 +4,20 @@ within the rules JSON Schema cannot state, and schemathesis's own verdicts attri
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
 from typing import Any
 
 import schemathesis
-from hypothesis import Phase
 from schemathesis import GenerationMode
 from schemathesis.config import SchemathesisConfig
 
 from kimi_conformance.budget import Guard, usage_of
 from kimi_conformance.contract import contract_path, load_contract
 from kimi_conformance.exchange import Exchange, Redactor
+from kimi_conformance.profiles import PROFILES
 from kimi_conformance.rules import load_rules
 from kimi_conformance.rules.request_rules import ChatView, broken_rules, thinking_on
 from kimi_conformance.scenarios import SMALL_MAX_TOKENS
 
-
-@dataclass(frozen=True, slots=True)
-class Profile:
-    """How hard `--profile` makes hypothesis work per operation and generation mode."""
-
-    max_examples: int
-    phases: tuple[Phase, ...]
-
-
-PROFILES: dict[str, Profile] = {
-    "quick": Profile(5, (Phase.explicit, Phase.generate)),
-    "standard": Profile(20, (Phase.explicit, Phase.generate)),
-    "thorough": Profile(100, (Phase.explicit, Phase.reuse, Phase.generate, Phase.target)),
-}
 FAILURE_CODES = {
     "ServerError": "HTTP002",
     "UndefinedStatusCode": "HTTP003",
@@ -78,7 +63,7 @@ def load_schema(
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
     schema.config.update(base_url=root, headers=headers, request_timeout=timeout)
     schema.config.generation.update(
-        max_examples=PROFILES[profile].max_examples, modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE]
+        max_examples=PROFILES[profile].contract_examples, modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE]
     )
     if models and any(target != contract for target, contract in models.items()):
         schema.hook("map_body")(_to_target_ids(models))

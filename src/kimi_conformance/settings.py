@@ -12,52 +12,108 @@ import re
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args, get_origin, get_type_hints
 
 from kimi_conformance.errors import ConfigError
+from kimi_conformance.profiles import PROFILE_NAMES
 
-PROFILES = ("quick", "standard", "thorough")
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 @dataclass(frozen=True, slots=True)
-class Settings:
-    """Everything that changes what a conformance run does."""
+class RunOption:
+    """One run option as every front end declares it: the `Settings` field (also the config-file key, dashes
+    allowed), its type and default, and the flag `kimi-conformance run` and the pytest plugin both take."""
 
-    target: str = "mock"
-    api_key_env: str = "MOONSHOT_API_KEY"
-    models: tuple[str, ...] = ()
-    model_family: tuple[str, ...] = ()
+    name: str
+    kind: type
+    """`str`, `int`, `float` or `bool` (a flag); for `repeatable` options, the type of each value."""
+    default: Any
+    help: str
+    flag: str
+    """The command-line flag (`--request-timeout`); repeatable options take it once per value."""
+    pytest_flag: str
+    """The plugin's flag: the same, unless pytest owns it (`--strict` is pytest's own)."""
+    repeatable: bool = False
+    optional: bool = False
+    """None is a value (no limit, not set)."""
+    metavar: str | None = None
+    choices: tuple[str, ...] | None = None
+
+    @property
+    def dest(self) -> str:
+        """Where pytest keeps the value (prefixed, so no other plugin's option can collide)."""
+        return f"kimi_{self.name}"
+
+    @property
+    def help_with_default(self) -> str:
+        if self.kind is bool or self.default in (None, ()):
+            return self.help
+        return f"{self.help} (default: {self.default})"
+
+
+def option(
+    default: Any,
+    help: str,
+    *,
+    flag: str | None = None,
+    pytest_flag: str | None = None,
+    metavar: str | None = None,
+    choices: tuple[str, ...] | None = None,
+) -> Any:
+    """A `Settings` field that is also a run option (see `run_options`)."""
+    details = {"help": help, "flag": flag, "pytest_flag": pytest_flag, "metavar": metavar, "choices": choices}
+    return field(default=default, metadata={"option": details})
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything that changes what a conformance run does: the one table of run options. Each field is a
+    config-file key, a `kimi-conformance run` option and a pytest option, generated from it (`run_options`)."""
+
+    target: str = option("mock", "`mock` (the embedded reference mock) or an SDK-style base URL")
+    api_key_env: str = option("MOONSHOT_API_KEY", "Environment variable holding the API key", metavar="NAME")
+    models: tuple[str, ...] = option(
+        (), "Model to exercise (repeatable; default: all the target lists)", flag="--model"
+    )
+    model_family: tuple[str, ...] = option((), "The target's id for a model the contract knows", metavar="ALIAS=MODEL")
     """`ALIAS=MODEL` pairs: the target's id for a model the contract knows."""
-    profile: str = "standard"
-    checks: tuple[str, ...] = ()
-    exclude_checks: tuple[str, ...] = ()
-    request_timeout: float = 30.0
-    stream_timeout: float = 120.0
-    """Seconds a whole response body (a stream above all) may take."""
-    stream_idle_timeout: float | None = None
-    """Seconds of silence allowed inside a body; default: request_timeout."""
-    strict: bool = False
-    report_dir: str = "reports"
-    mock_faults: tuple[str, ...] = field(default=())
-    max_requests: int | None = None
-    """Requests the run may send in all (split between xdist workers); None: no limit."""
-    max_tokens: int | None = None
-    """Tokens (prompt + completion, from usage) the run may spend; None: no limit."""
-    rpm: float | None = None
-    """Requests per minute the run may send (split between workers); None: as fast as answers come."""
-    concurrency: int | None = None
-    """Requests in flight at once: each xdist worker sends one at a time, so this caps `-n`."""
-    max_retries: int = 3
-    """Retries of a 429 (rate limit) answer, waiting `Retry-After` or a jittered backoff; quota 429s never."""
-    attempts: int = 1
-    """Sends of a request whose only failures are model-behaviour checks (JSON content, tool arguments): pass@k."""
-    price_table: str | None = None
-    """A TOML price table (USD per 1M tokens) instead of the packaged one."""
+    profile: str = option("standard", "How much to generate", choices=PROFILE_NAMES)
+    checks: tuple[str, ...] = option((), "Only these checks (codes or names, comma-separated or repeated)")
+    exclude_checks: tuple[str, ...] = option((), "Skip these checks (codes or names)")
+    request_timeout: float = option(30.0, "Seconds per request, until the response headers")
+    stream_timeout: float = option(120.0, "Seconds a whole body (a stream above all) may take")
+    stream_idle_timeout: float | None = option(
+        None, "Seconds of silence allowed inside a body (default: the request timeout)"
+    )
+    strict: bool = option(False, "Warnings fail the run too", pytest_flag="--strict-conformance")
+    report_dir: str = option("reports", "Where runs write reports")
+    mock_faults: tuple[str, ...] = option(
+        (), "Break the embedded mock on purpose (repeatable)", flag="--mock-fault", metavar="NAME"
+    )
+    max_requests: int | None = option(
+        None, "Budget: stop cleanly after this many requests (split between workers; exit 2)"
+    )
+    max_tokens: int | None = option(
+        None, "Budget: stop cleanly before spending more tokens (prompt + completion, from usage)"
+    )
+    rpm: float | None = option(None, "At most this many requests per minute (split between workers)")
+    concurrency: int | None = option(
+        None, "At most this many requests in flight: each worker sends one at a time, so this caps -n"
+    )
+    max_retries: int = option(
+        3, "Retries of a rate-limited (429) answer, after Retry-After or a jittered backoff; quota 429s never"
+    )
+    attempts: int = option(
+        1, "Sends of a request failing only model-behaviour checks (JSON content, tool arguments): pass@k"
+    )
+    price_table: str | None = option(
+        None, "A TOML price table (USD per 1M tokens per model) instead of the packaged one", metavar="FILE"
+    )
 
     def __post_init__(self) -> None:
-        if self.profile not in PROFILES:
-            raise ConfigError(f"profile must be one of {', '.join(PROFILES)}, not {self.profile!r}")
+        if self.profile not in PROFILE_NAMES:
+            raise ConfigError(f"profile must be one of {', '.join(PROFILE_NAMES)}, not {self.profile!r}")
         if min(self.request_timeout, self.stream_timeout, self.stream_idle_timeout or 1) <= 0:
             raise ConfigError("request-timeout, stream-timeout and stream-idle-timeout must be positive")
         if self.target != "mock" and not re.match(r"^https?://", self.target):
@@ -94,15 +150,58 @@ class Settings:
         return os.environ.get(self.api_key_env) or None
 
     def merged(self, overrides: dict[str, Any]) -> Settings:
-        """These settings with every non-None override applied (names as in the dataclass)."""
-        known = {f.name for f in fields(self)}
-        unknown = set(overrides) - known
+        """These settings with every non-None override applied (names as in the dataclass), each of its type."""
+        options = {o.name: o for o in run_options()}
+        unknown = set(overrides) - set(options)
         if unknown:
             raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}")
-        values: dict[str, Any] = {
-            k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items() if v not in (None, (), [])
-        }
+        values = {k: _typed(options[k], v) for k, v in overrides.items() if v not in (None, (), [])}
         return replace(self, **values)
+
+
+def _typed(option: RunOption, value: Any) -> Any:
+    """`value` as the option's type (a list or tuple for repeatable options), or a one-line ConfigError."""
+    name = option.name.replace("_", "-")
+    if option.repeatable:
+        items = list(value) if isinstance(value, list | tuple) else [value]
+        if not all(isinstance(item, str) for item in items):
+            raise ConfigError(f"{name} takes strings, not {value!r}")
+        return tuple(items)
+    numeric = option.kind in (int, float) and isinstance(value, int | float) and not isinstance(value, bool)
+    if numeric and (option.kind is float or isinstance(value, int)):
+        return option.kind(value)
+    if isinstance(value, option.kind) and not (option.kind is not bool and isinstance(value, bool)):
+        return value
+    kinds = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
+    raise ConfigError(f"{name} must be {kinds[option.kind]}, not {value!r}")
+
+
+def run_options() -> list[RunOption]:
+    """The table of run options, in declaration order, read off `Settings`."""
+    hints = get_type_hints(Settings)
+    table = []
+    for item in fields(Settings):
+        details = item.metadata["option"]
+        hint = hints[item.name]
+        arguments = [a for a in get_args(hint) if a is not type(None)]
+        repeatable = get_origin(hint) is tuple
+        kind = arguments[0] if repeatable or arguments else hint
+        flag = details["flag"] or "--" + item.name.replace("_", "-")
+        table.append(
+            RunOption(
+                name=item.name,
+                kind=kind,
+                default=item.default,
+                help=details["help"],
+                flag=flag,
+                pytest_flag=details["pytest_flag"] or flag,
+                repeatable=repeatable,
+                optional=type(None) in get_args(hint),
+                metavar=details["metavar"],
+                choices=details["choices"],
+            )
+        )
+    return table
 
 
 def _interpolate(value: Any) -> Any:

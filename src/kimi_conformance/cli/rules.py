@@ -8,10 +8,10 @@ from typing import Any
 
 import click
 
+from kimi_conformance.profiles import PROFILE_NAMES, PROFILES
 from kimi_conformance.rules import ModelInfo, Rule, load_rules
 from kimi_conformance.rules.probes import probes_for_rule
-from kimi_conformance.scenarios import RULE_EXAMPLES, rule_probe_count
-from kimi_conformance.settings import PROFILES
+from kimi_conformance.scenarios import rule_probe_count
 
 
 def _row(rule: Rule, model: ModelInfo | None) -> dict[str, Any]:
@@ -49,7 +49,7 @@ def _row(rule: Rule, model: ModelInfo | None) -> dict[str, Any]:
 @click.option("--model", "model_id", metavar="ID", help="Only the rules that apply to this model, with their probes.")
 @click.option("--format", "output", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option(
-    "--profile", type=click.Choice(PROFILES), default="standard", show_default=True, help="For the request count."
+    "--profile", type=click.Choice(PROFILE_NAMES), default="standard", show_default=True, help="For the request count."
 )
 def rules(model_id: str | None, output: str, profile: str) -> None:
     """List the model rules the mock enforces and the suite probes: id, severity, source, title."""
@@ -77,5 +77,6 @@ def rules(model_id: str | None, output: str, profile: str) -> None:
     click.echo(
         f"{len(rows)} rules apply to {model.id}; a rules run (suites/test_rules.py, profile {profile}) sends at "
         f"most {count} requests: {probes} edge probes + up to {count - probes} hypothesis examples "
-        f"({RULE_EXAMPLES[profile]} per sampling parameter and thinking mode), each with max_completion_tokens 1"
+        f"({PROFILES[profile].rule_examples} per sampling parameter and thinking mode), "
+        "each with max_completion_tokens 1"
     )
