@@ -14,7 +14,7 @@ import time
 
 from kimi_conformance.checks import CHECKS, CheckContext
 from kimi_conformance.exchange import Exchange
-from kimi_conformance.session import ConformanceSession
+from kimi_conformance.runner.session import ConformanceSession
 
 MODEL = "kimi-k2-turbo-preview"
 

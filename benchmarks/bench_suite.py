@@ -38,7 +38,7 @@ import schemathesis
 
 from kimi_conformance import contract
 from kimi_conformance.mock import DEFAULT_API_KEY, MockConfig, serve_in_thread
-from kimi_conformance.schemathesis_bridge import PROFILES
+from kimi_conformance.runner.schemathesis_bridge import PROFILES
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY_ENV = "KIMI_BENCH_KEY"

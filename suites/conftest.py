@@ -5,26 +5,22 @@ from __future__ import annotations
 
 import pytest
 
-from kimi_conformance.checks import CheckContext
-from kimi_conformance.rules import ModelInfo
-from kimi_conformance.settings import Settings
-from kimi_conformance.target import resolve_models
+from kimi_conformance.suite import ModelInfo, target_model_info, target_models
 
 PROBE_MODEL = "kimi-k2-turbo-preview"
 """The model in the error and auth probes' bodies when the run has none of its own to offer."""
 
 
 @pytest.fixture
-def model_info(target_model: str, kimi_settings: object, conformance_session: object) -> ModelInfo:
+def model_info(target_model: str, request: pytest.FixtureRequest) -> ModelInfo:
     """The contract's description of the target model under test."""
-    context: CheckContext = conformance_session.context  # type: ignore[attr-defined]
-    info = context.model(target_model)
+    info = target_model_info(request.config, target_model)
     assert info is not None, f"{target_model} is not a model the contract knows"
     return info
 
 
 @pytest.fixture(scope="session")
-def probe_model(kimi_settings: Settings) -> str:
+def probe_model(request: pytest.FixtureRequest) -> str:
     """A model of the run for requests whose model does not matter (auth and error probes)."""
-    models = resolve_models(kimi_settings)
+    models = target_models(request.config)
     return models[0] if models else PROBE_MODEL

@@ -8,21 +8,15 @@ from typing import Any
 
 import pytest
 
-from kimi_conformance.exchange import Exchange
-from kimi_conformance.pytest_plugin import Verify
-from kimi_conformance.rules import load_rules
-from kimi_conformance.scenarios import batch_line
-from kimi_conformance.settings import Settings
-from kimi_conformance.target import resolve_models
-from kimi_conformance.transport import TargetClient
+from kimi_conformance.suite import Exchange, Settings, TargetClient, Verify, batch_line, load_rules, target_models
 
 COMPLETION_WAIT = 20.0
 """Seconds to wait for a batch to complete; a live API may take hours, and then the output check is skipped."""
 
 
 @pytest.fixture(scope="module")
-def batch_model(kimi_settings: Settings) -> str:
-    for model in resolve_models(kimi_settings):
+def batch_model(kimi_settings: Settings, request: pytest.FixtureRequest) -> str:
+    for model in target_models(request.config):
         info = load_rules().model(kimi_settings.aliases().get(model, model))
         if info is not None and info.batch:
             return model

@@ -6,10 +6,11 @@ from typing import Any
 
 import pytest
 
-from kimi_conformance.pytest_plugin import Verify
-from kimi_conformance.rules import ModelInfo
-from kimi_conformance.scenarios import (
+from kimi_conformance.suite import (
     WEATHER_TOOL,
+    ModelInfo,
+    TargetClient,
+    Verify,
     allows_several_choices,
     chat,
     json_schema_format,
@@ -18,7 +19,6 @@ from kimi_conformance.scenarios import (
     thinking_disabled,
     tool_call,
 )
-from kimi_conformance.transport import TargetClient
 
 
 def complete(client: TargetClient, body: dict[str, Any]) -> Any:

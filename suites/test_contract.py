@@ -10,21 +10,23 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 
-from kimi_conformance import contract
-from kimi_conformance.errors import KimiConformanceError
-from kimi_conformance.exchange import Exchange, Redactor
-from kimi_conformance.pytest_plugin import run_guard
-from kimi_conformance.profiles import PROFILES
-from kimi_conformance.schemathesis_bridge import (
+from kimi_conformance.suite import (
+    PROFILES,
+    ConformanceSession,
+    Exchange,
+    Judgement,
+    KimiConformanceError,
+    Redactor,
+    Settings,
+    Target,
     attribute_failures,
     call_case,
+    contract,
     exchange_for,
     load_schema,
+    run_guard,
     unanswered_exchange,
 )
-from kimi_conformance.session import ConformanceSession, Judgement
-from kimi_conformance.settings import Settings
-from kimi_conformance.target import Target
 
 
 @pytest.fixture(scope="session")

@@ -6,10 +6,7 @@ from typing import Any
 
 import pytest
 
-from kimi_conformance.exchange import Exchange
-from kimi_conformance.pytest_plugin import Verify
-from kimi_conformance.scenarios import chat
-from kimi_conformance.transport import TargetClient
+from kimi_conformance.suite import Exchange, TargetClient, Verify, chat
 
 MODEL = "kimi-k2-turbo-preview"
 """Placeholder in the tables below, replaced by the run's `probe_model` (requests go only to the run's models)."""

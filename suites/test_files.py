@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import secrets
 
-from kimi_conformance.pytest_plugin import Verify
-from kimi_conformance.transport import TargetClient
+from kimi_conformance.suite import TargetClient, Verify
 
 
 def test_file_lifecycle(target_client: TargetClient, verify: Verify) -> None:

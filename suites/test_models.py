@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from kimi_conformance.pytest_plugin import Verify
-from kimi_conformance.transport import TargetClient
+from kimi_conformance.suite import TargetClient, Verify
 
 
 def test_models_list(target_client: TargetClient, verify: Verify) -> None:

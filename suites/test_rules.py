@@ -11,15 +11,27 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from kimi_conformance.pytest_plugin import target_model_info, target_models
-from kimi_conformance.rules import ModelInfo, ParamRule, Rule, load_rules
-from kimi_conformance.rules.probes import Probe, ProbeBuilder, companions, probes_for_rule
-from kimi_conformance.rules.request_rules import ChatView, broken_rules, thinking_on
-from kimi_conformance.profiles import PROFILES
-from kimi_conformance.scenarios import send_probe
-from kimi_conformance.session import ConformanceSession, Judgement
-from kimi_conformance.settings import Settings
-from kimi_conformance.transport import TargetClient
+from kimi_conformance.suite import (
+    PROFILES,
+    ChatView,
+    ConformanceSession,
+    Judgement,
+    ModelInfo,
+    ParamRule,
+    Probe,
+    ProbeBuilder,
+    Rule,
+    Settings,
+    TargetClient,
+    broken_rules,
+    companions,
+    load_rules,
+    probes_for_rule,
+    send_probe,
+    target_model_info,
+    target_models,
+    thinking_on,
+)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

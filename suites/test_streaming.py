@@ -7,12 +7,13 @@ from typing import Any
 
 import pytest
 
-from kimi_conformance.exchange import Exchange
-from kimi_conformance.pytest_plugin import Verify
-from kimi_conformance.rules import ModelInfo
-from kimi_conformance.scenarios import (
+from kimi_conformance.suite import (
     TIME_TOOL,
     WEATHER_TOOL,
+    Exchange,
+    ModelInfo,
+    TargetClient,
+    Verify,
     allows_several_choices,
     chat,
     json_schema_format,
@@ -21,7 +22,6 @@ from kimi_conformance.scenarios import (
     thinking_disabled,
     tool_call,
 )
-from kimi_conformance.transport import TargetClient
 
 
 def stream(client: TargetClient, body: dict[str, Any]) -> Exchange:
@@ -30,7 +30,7 @@ def stream(client: TargetClient, body: dict[str, Any]) -> Exchange:
 
 @pytest.mark.parametrize("include_usage", [False, True], ids=["plain", "include_usage"])
 def test_stream(target_client: TargetClient, verify: Verify, target_model: str, include_usage: bool) -> None:
-    extra = {"stream_options": {"include_usage": True}} if include_usage else {}
+    extra: dict[str, Any] = {"stream_options": {"include_usage": True}} if include_usage else {}
     verify(stream(target_client, chat(target_model, "Name three colours.", **extra)))
 
 

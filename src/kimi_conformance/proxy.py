@@ -30,7 +30,7 @@ from kimi_conformance.exchange import Exchange, Redactor
 from kimi_conformance.mock.server import LoopbackServer, running
 from kimi_conformance.rules import load_rules
 from kimi_conformance.rules.request_rules import ChatView, broken_rules, thinking_on
-from kimi_conformance.session import ConformanceSession
+from kimi_conformance.runner.session import ConformanceSession
 
 HOP_BY_HOP = frozenset(
     {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade", "host"}

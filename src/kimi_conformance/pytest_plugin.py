@@ -1,4 +1,5 @@
-"""The pytest plugin (entry point `pytest11`): target options, fixtures for the suites, and the reports.
+"""The pytest plugin (entry point `pytest11`): the run options, the suites' fixtures, and the hooks that hand the
+run to `kimi_conformance.runner` (its state, target probe, budget stops and the xdist merge into the reports).
 
 Precedence of settings: command-line option > config file (`kimi-conformance.toml` or
 `[tool.kimi-conformance]`) > defaults. With pytest-xdist each worker starts its own embedded mock, records its
@@ -7,40 +8,28 @@ outcomes to `reports/<run-id>/parts/`, and the controller merges them into the r
 
 from __future__ import annotations
 
-import json
-import os
-import secrets
-import shutil
-import time
-from collections import Counter
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from kimi_conformance.budget import BudgetReached, Guard, QuotaExceeded, Spending
-from kimi_conformance.checks import CHECKS, CheckContext, Outcome, select
+from kimi_conformance.budget import BudgetReached, Guard, QuotaExceeded
+from kimi_conformance.checks import CHECKS
 from kimi_conformance.errors import KimiConformanceError
 from kimi_conformance.exchange import Exchange
 from kimi_conformance.mock import MockConfig
-from kimi_conformance.pricing import load_prices
 from kimi_conformance.report import RunResult, write_reports
 from kimi_conformance.rules import ModelInfo
-from kimi_conformance.session import ConformanceSession
+from kimi_conformance.runner.merge import RunPart, run_result
+from kimi_conformance.runner.session import ConformanceSession
+from kimi_conformance.runner.state import RunState, worker_count
+from kimi_conformance.runner.target import Target, TargetProbe, client_for, open_target
 from kimi_conformance.settings import Settings, read_config_file, run_options
-from kimi_conformance.target import Target, open_target, resolve_models
 from kimi_conformance.transport import TargetClient
 
-SETTINGS = pytest.StashKey[Settings]()
-RUN_ID = pytest.StashKey[str]()
-STARTED = pytest.StashKey[float]()
-SESSION = pytest.StashKey[ConformanceSession]()
-TEST_COUNTS = pytest.StashKey[Counter[str]]()
-MODELS = pytest.StashKey[list[str]]()
-GUARD = pytest.StashKey[Guard]()
-COLLECTED = pytest.StashKey[list[str]]()
-REPORTED = pytest.StashKey[set[str]]()
+STATE = pytest.StashKey[RunState]()
+RESULT = pytest.StashKey[tuple[RunResult, Path]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -75,38 +64,25 @@ def _is_worker(config: pytest.Config) -> bool:
 
 def _worker_count(config: pytest.Config) -> int:
     """How many processes send requests: the xdist workers, or this one."""
-    if _is_worker(config):
-        return int(config.workerinput.get("workercount", 1))  # type: ignore[attr-defined]
+    workercount = config.workerinput.get("workercount", 1) if _is_worker(config) else None  # type: ignore[attr-defined]
     numprocesses = config.getoption("numprocesses", None) if config.pluginmanager.hasplugin("xdist") else None
-    if isinstance(numprocesses, int) and numprocesses > 0:
-        return numprocesses
-    return os.cpu_count() or 1 if numprocesses == "auto" else 1
+    return worker_count(numprocesses, workercount)
 
 
-def _guard(settings: Settings, workers: int) -> Guard:
-    """This process's share of the run's budget and rate."""
-
-    def share(total: int | None) -> int | None:
-        return None if total is None else max(1, total // workers)
-
-    return Guard(
-        max_requests=share(settings.max_requests),
-        max_tokens=share(settings.max_tokens),
-        rpm=settings.rpm / workers if settings.rpm else None,
-        max_retries=settings.max_retries,
-        prices=load_prices(settings.price_table),
-    )
+def run_state(config: pytest.Config) -> RunState:
+    """This process's share of the run (settings, budget, recorder, target probe)."""
+    return config.stash[STATE]
 
 
 def run_guard(config: pytest.Config) -> Guard:
     """The budget, pace and retry policy of this process (suites that send requests themselves use it)."""
-    return config.stash[GUARD]
+    return config.stash[STATE].guard
 
 
 def _stop_early(item: pytest.Item, exc: BudgetReached | QuotaExceeded) -> None:
     """Stop the run where it is: the budget is spent (the test is not run) or the account is out of quota (the
     test fails, and so does the run: nothing more can be judged)."""
-    guard = item.config.stash[GUARD]
+    guard = run_guard(item.config)
     guard.reached = guard.reached or str(exc)
     guard.quota_exceeded = guard.quota_exceeded or isinstance(exc, QuotaExceeded)
     item.session.shouldstop = str(exc)
@@ -128,62 +104,52 @@ def pytest_runtest_setup(item: pytest.Item) -> Generator[None, object, object]:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "conformance: a test of the conformance suite (uses the target)")
+    workers = _worker_count(config)
     try:
-        config.stash[SETTINGS] = _settings(config)
-        settings = config.stash[SETTINGS]
-        select(settings.checks, settings.exclude_checks)
+        settings = _settings(config)
         MockConfig(faults=frozenset(settings.mock_faults))  # unknown fault names are a usage error
+        run_id = config.workerinput["kimi_run_id"] if _is_worker(config) else None  # type: ignore[attr-defined]
+        state = RunState.start(settings, workers, run_id)
     except KimiConformanceError as exc:
         raise pytest.UsageError(str(exc)) from exc
     if not settings.is_mock and settings.api_key() is None:
         raise pytest.UsageError(f"--target {settings.target} needs an API key in ${settings.api_key_env}")
-    workers = _worker_count(config)
     if settings.concurrency is not None and workers > settings.concurrency:
         raise pytest.UsageError(
             f"--concurrency {settings.concurrency} allows {settings.concurrency} xdist worker(s) at most, not {workers}"
         )
-    try:
-        config.stash[GUARD] = _guard(settings, workers)
-    except KimiConformanceError as exc:
-        raise pytest.UsageError(str(exc)) from exc
-    config.stash[COLLECTED] = []
-    config.stash[REPORTED] = set()
-    if _is_worker(config):
-        config.stash[RUN_ID] = config.workerinput["kimi_run_id"]  # type: ignore[attr-defined]
-    else:
-        config.stash[RUN_ID] = time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
-    config.stash[STARTED] = time.time()
-    config.stash[TEST_COUNTS] = Counter()
-    counter = _TestCounter(config.stash[TEST_COUNTS], config.stash[COLLECTED], config.stash[REPORTED])
-    config.pluginmanager.register(counter, "kimi-conformance-counter")
+    if _is_worker(config) and "kimi_probe" in config.workerinput:  # type: ignore[attr-defined]
+        state.probe = TargetProbe.from_json(config.workerinput["kimi_probe"])  # type: ignore[attr-defined]
+    config.stash[STATE] = state
+    config.pluginmanager.register(_TestCounter(state), "kimi-conformance-counter")
     if config.pluginmanager.hasplugin("xdist"):
-        config.pluginmanager.register(_XdistHooks(config), "kimi-conformance-xdist")
+        config.pluginmanager.register(_XdistHooks(state), "kimi-conformance-xdist")
 
 
 class _XdistHooks:
-    """Hands the run id to every worker, so all of them write into one report folder."""
+    """Hands the run id and the target probe (sent once, here) to every worker: one report folder, one
+    `GET /models` per run."""
 
-    def __init__(self, config: pytest.Config) -> None:
-        self.config = config
+    def __init__(self, state: RunState) -> None:
+        self.state = state
 
     def pytest_configure_node(self, node: Any) -> None:
-        node.workerinput["kimi_run_id"] = self.config.stash[RUN_ID]
+        node.workerinput["kimi_run_id"] = self.state.run_id
+        node.workerinput["kimi_probe"] = self.state.target_probe().as_json()
 
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
-        if not self.config.stash[COLLECTED]:
-            self.config.stash[COLLECTED][:] = list(ids)
+        if not self.state.collected:
+            self.state.collected[:] = list(ids)
 
 
 def target_models(config: pytest.Config) -> list[str]:
-    """The model ids the run exercises (`--model`, else what the target lists that the contract knows), once."""
-    if MODELS not in config.stash:
-        config.stash[MODELS] = resolve_models(config.stash[SETTINGS])
-    return config.stash[MODELS]
+    """The model ids the run exercises (`--model`, else what the target lists that the contract knows)."""
+    return run_state(config).models
 
 
 def target_model_info(config: pytest.Config, target_model: str) -> ModelInfo | None:
     """The rules table's model for a model id as the target names it."""
-    return _context(config).model(target_model)
+    return run_state(config).session.context.model(target_model)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -194,7 +160,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     models = target_models(config)
     marks = metafunc.definition.get_closest_marker("models")
     if marks is not None:
-        models = [m for m in models if marks.args[0](_context(config).model(m))]
+        models = [m for m in models if marks.args[0](target_model_info(config, m))]
     skipped = pytest.param(None, marks=pytest.mark.skip(reason="the target serves no model this test applies to"))
     metafunc.parametrize("target_model", models or [skipped])
 
@@ -222,68 +188,41 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
     return None
 
 
-def _context(config: pytest.Config) -> CheckContext:
-    return CheckContext(aliases=config.stash[SETTINGS].aliases())
-
-
 @pytest.fixture(scope="session")
 def kimi_settings(pytestconfig: pytest.Config) -> Settings:
     """The run's settings (options over config file over defaults)."""
-    return pytestconfig.stash[SETTINGS]
+    return run_state(pytestconfig).settings
 
 
 @pytest.fixture(scope="session")
-def target(
-    kimi_settings: Settings, conformance_session: ConformanceSession, request: pytest.FixtureRequest
-) -> Iterator[Target]:
+def target(kimi_settings: Settings, request: pytest.FixtureRequest) -> Iterator[Target]:
     """The target: the embedded mock on a free loopback port (one per xdist worker) or the given URL.
 
-    A URL target that does not answer, or does not finish its answer (silence, a body without end, a reset, a
-    body over the size limit), is recorded once as an HTTP001 or HTTP005 finding; the first test fails with that
-    reason and the run stops there (no test waits on a dead target; the report is still written)."""
+    A URL target that does not answer the run's one `GET /models`, or does not finish its answer (silence, a body
+    without end, a reset, a body over the size limit), is recorded once as an HTTP001 or HTTP005 finding; the
+    first test fails with that reason and the run stops there (no test waits on a dead target; the report is
+    still written)."""
+    probe = run_state(request.config).target_probe()
+    probe.raise_stop()
+    problem = probe.problem
+    if problem is not None:
+        request.session.shouldfail = problem
+        pytest.fail(problem, pytrace=False)
     with open_target(kimi_settings) as opened:
-        if not kimi_settings.is_mock:
-            with _client(opened, request.config) as client:
-                probe = client.request("listModels", "GET", "/models")
-            problem = probe.transport_error or probe.stream_error
-            if problem is not None:
-                conformance_session.check(probe, "target reachability", {"HTTP001", "HTTP005"})
-                reason = f"the target {opened.label} does not answer usably: {problem}"
-                request.session.shouldfail = reason
-                pytest.fail(reason, pytrace=False)
         yield opened
 
 
 @pytest.fixture(scope="session")
 def target_client(target: Target, kimi_settings: Settings, pytestconfig: pytest.Config) -> Iterator[TargetClient]:
     """An HTTP client of the target within the run's budget and pace; every request becomes an `Exchange`."""
-    with _client(target, pytestconfig) as client:
+    with client_for(target.base_url, target.api_key, kimi_settings, run_guard(pytestconfig)) as client:
         yield client
 
 
-def _client(target: Target, config: pytest.Config) -> TargetClient:
-    """A client of the target with the run's timeouts, budget and pace."""
-    settings = config.stash[SETTINGS]
-    return TargetClient(
-        target.base_url,
-        target.api_key,
-        timeout=settings.request_timeout,
-        stream_timeout=settings.stream_timeout,
-        stream_idle_timeout=settings.stream_idle_timeout,
-        guard=config.stash[GUARD],
-    )
-
-
 @pytest.fixture(scope="session")
-def conformance_session(pytestconfig: pytest.Config, kimi_settings: Settings) -> ConformanceSession:
+def conformance_session(pytestconfig: pytest.Config) -> ConformanceSession:
     """The run's recorder of check outcomes."""
-    if SESSION not in pytestconfig.stash:
-        pytestconfig.stash[SESSION] = ConformanceSession(
-            context=_context(pytestconfig),
-            selected=select(kimi_settings.checks, kimi_settings.exclude_checks),
-            strict=kimi_settings.strict,
-        )
-    return pytestconfig.stash[SESSION]
+    return run_state(pytestconfig).session
 
 
 Verify = Callable[..., None]
@@ -292,8 +231,8 @@ Verify = Callable[..., None]
 @pytest.fixture
 def verify(conformance_session: ConformanceSession, request: pytest.FixtureRequest, kimi_settings: Settings) -> Verify:
     """`verify(exchange, only={"ERR001"}, resend=...)`: run the checks, record them, and fail the test on blocking
-    findings. With `resend` (a function sending the same request again) and `--attempts K`, a request failing only
-    model-behaviour checks is retried up to K times in all (pass@k)."""
+    findings or crashed checks. With `resend` (a function sending the same request again) and `--attempts K`, a
+    request failing only model-behaviour checks is retried up to K times in all (pass@k)."""
 
     def run(exchange: Exchange, only: set[str] | None = None, resend: Callable[[], Exchange] | None = None) -> None:
         __tracebackhide__ = True
@@ -309,103 +248,49 @@ def verify(conformance_session: ConformanceSession, request: pytest.FixtureReque
 class _TestCounter:
     """Counts test outcomes and remembers which tests ran (xdist forwards workers' reports to the controller)."""
 
-    def __init__(self, counts: Counter[str], collected: list[str], reported: set[str]) -> None:
-        self.counts = counts
-        self.collected = collected
-        self.reported = reported
+    def __init__(self, state: RunState) -> None:
+        self.state = state
 
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
-        self.collected[:] = [item.nodeid for item in items]
+        self.state.collected[:] = [item.nodeid for item in items]
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
-            self.counts[report.outcome] += 1
+            self.state.tests[report.outcome] += 1
             if not (report.skipped and "not run: " in str(report.longrepr)):
-                self.reported.add(report.nodeid)
-
-
-def _jsonl(records: list[dict[str, Any]]) -> str:
-    return "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records)
+                self.state.reported.add(report.nodeid)
 
 
 def _report_root(config: pytest.Config) -> Path:
     """`--report-dir`, relative to where pytest was started."""
-    return Path(config.invocation_params.dir) / config.stash[SETTINGS].report_dir
-
-
-def _parts_dir(config: pytest.Config) -> Path:
-    return _report_root(config) / config.stash[RUN_ID] / "parts"
+    return Path(config.invocation_params.dir) / run_state(config).settings.report_dir
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
-    recorded = config.stash.get(SESSION, None)
-    outcomes = list(recorded.outcomes) if recorded else []
-    guard = config.stash[GUARD]
+    if STATE not in config.stash:
+        return
+    state = run_state(config)
+    part = RunPart.of(state)
+    parts = _report_root(config) / state.run_id / "parts"
     if _is_worker(config):
-        parts = _parts_dir(config)
-        parts.mkdir(parents=True, exist_ok=True)
-        worker = config.workerinput["workerid"]  # type: ignore[attr-defined]
-        spent = {"spending": guard.spent.as_json(), "reached": guard.reached, "quota": guard.quota_exceeded}
-        (parts / f"{worker}.spending.json").write_text(json.dumps(spent), "utf-8")
-        if outcomes:
-            (parts / f"{worker}.json").write_text(json.dumps([o.as_json() for o in outcomes]), "utf-8")
-        if recorded and recorded.cassette:
-            (parts / f"{worker}.cassette.jsonl").write_text(_jsonl(recorded.cassette), "utf-8")
+        part.write(parts, config.workerinput["workerid"])  # type: ignore[attr-defined]
         return
-    spending, reached, quota = Spending(), guard.reached, guard.quota_exceeded
-    cassette = _jsonl(recorded.cassette) if recorded else ""
-    spending.add(guard.spent.as_json())
-    parts = _parts_dir(config)
-    if parts.is_dir():
-        for part in sorted(parts.glob("*.spending.json")):
-            data = json.loads(part.read_text("utf-8"))
-            spending.add(data["spending"])
-            reached = reached or data["reached"]
-            quota = quota or data["quota"]
-        for part in sorted(parts.glob("*.cassette.jsonl")):
-            cassette += part.read_text("utf-8")
-        for part in sorted(parts.glob("gw*[0-9].json")):
-            outcomes += [Outcome.from_json(item) for item in json.loads(part.read_text("utf-8"))]
-        shutil.rmtree(parts)
-    if not outcomes and not reached:
+    part.absorb(parts)
+    if not part.outcomes and not part.reached:
         return
-    settings = config.stash[SETTINGS]
-    result = RunResult(
-        run_id=config.stash[RUN_ID],
-        target=settings.target,
-        settings={
-            "profile": settings.profile,
-            "models": list(settings.models),
-            "strict": settings.strict,
-            "checks": list(settings.checks),
-            "exclude_checks": list(settings.exclude_checks),
-            "mock_faults": list(settings.mock_faults),
-            "model_family": list(settings.model_family),
-        },
-        outcomes=outcomes,
-        started_at=config.stash[STARTED],
-        finished_at=time.time(),
-        strict=settings.strict,
-        tests=dict(config.stash[TEST_COUNTS].items()),
-        spending=spending.as_json(),
-        budget_reached=reached,
-        not_run=[test for test in config.stash[COLLECTED] if test not in config.stash[REPORTED]] if reached else [],
-    )
+    result = run_result(state, part)
     folder = write_reports(result, _report_root(config))
-    (folder / "cassette.jsonl").write_text(cassette, "utf-8")
-    if quota and result.exit_code != 3:
+    (folder / "cassette.jsonl").write_text(part.cassette, "utf-8")
+    if part.quota and result.exit_code != 3:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED  # the account is out of quota: nothing more to judge
     elif result.exit_code or session.exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode(result.exit_code)  # 3 (INTERNAL_ERROR): a check crashed
-    config.stash[_RESULT] = (result, folder)
-
-
-_RESULT = pytest.StashKey[tuple[RunResult, Path]]()
+    config.stash[RESULT] = (result, folder)
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-    found = config.stash.get(_RESULT, None)
+    found = config.stash.get(RESULT, None)
     if found is None:
         return
     result, folder = found

@@ -15,7 +15,7 @@ from kimi_conformance.checks.registry import Check
 from kimi_conformance.exchange import Exchange
 from kimi_conformance.findings import Severity, Violation, blocks
 from kimi_conformance.report import RunResult, write_reports
-from kimi_conformance.session import ConformanceSession
+from kimi_conformance.runner.session import ConformanceSession
 from tests.checks.exchanges import chat_json, chat_stream, chunk_event, done
 
 TOOL = {

@@ -7,7 +7,7 @@ import pytest
 from kimi_conformance.checks import CheckContext, select
 from kimi_conformance.exchange import Exchange
 from kimi_conformance.findings import Severity
-from kimi_conformance.session import ConformanceSession
+from kimi_conformance.runner.session import ConformanceSession
 
 
 def chat_exchange(prompt_tokens: int) -> Exchange:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import schemathesis
 
-from kimi_conformance.schemathesis_bridge import cap_generated_tokens, filter_generated_body
+from kimi_conformance.runner.schemathesis_bridge import cap_generated_tokens, filter_generated_body
 
 schemathesis.hook("filter_body")(filter_generated_body)
 schemathesis.hook("map_body")(cap_generated_tokens)

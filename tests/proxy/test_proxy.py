@@ -92,7 +92,7 @@ def test_a_crashing_check_never_breaks_the_traffic(tmp_path: Path, monkeypatch: 
     def explode(*args: object, **kwargs: object) -> None:
         raise RuntimeError("a check crashed")
 
-    monkeypatch.setattr("kimi_conformance.session.ConformanceSession.check", explode)
+    monkeypatch.setattr("kimi_conformance.runner.session.ConformanceSession.check", explode)
     with serve_in_thread(MockConfig()) as mock, serve_proxy_in_thread(mock.api_base, tmp_path) as url:
         reply = httpx.post(url + "/chat/completions", json=BODY, headers={"Authorization": f"Bearer {DEFAULT_API_KEY}"})
     assert reply.status_code == 200 and reply.json()["object"] == "chat.completion"

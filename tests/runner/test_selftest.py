@@ -14,7 +14,7 @@ from kimi_conformance.cli.run import suites_path
 from kimi_conformance.mock import MockConfig, MockServer, serve_in_thread
 from kimi_conformance.mock.faults import FAULTS
 from kimi_conformance.rules import load_rules
-from kimi_conformance.selftest import Case, catalogue_cases, rule_fault_case, run_case
+from kimi_conformance.runner.selftest import Case, catalogue_cases, rule_fault_case, run_case
 
 CASES = catalogue_cases()
 

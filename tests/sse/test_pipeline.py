@@ -14,7 +14,7 @@ from kimi_conformance.budget import usage_in
 from kimi_conformance.checks import CHECKS, CheckContext, Status
 from kimi_conformance.chunks import read_stream, view
 from kimi_conformance.drift.traffic import analyse
-from kimi_conformance.session import ConformanceSession
+from kimi_conformance.runner.session import ConformanceSession
 from kimi_conformance.sse import SSEDecoder
 from tests.checks.exchanges import USAGE, chat_stream, chunk_event, done, text_stream_events
 

@@ -11,7 +11,7 @@ import click
 from kimi_conformance.profiles import PROFILE_NAMES, PROFILES
 from kimi_conformance.rules import ModelInfo, Rule, load_rules
 from kimi_conformance.rules.probes import probes_for_rule
-from kimi_conformance.scenarios import rule_probe_count
+from kimi_conformance.runner.scenarios import rule_probe_count
 
 
 def _row(rule: Rule, model: ModelInfo | None) -> dict[str, Any]:

@@ -9,7 +9,14 @@ import click
 
 from kimi_conformance.cli.run import suites_path
 from kimi_conformance.mock.faults import FAULTS
-from kimi_conformance.selftest import CaseResult, catalogue_cases, rule_faults, run_catalogue, run_rule_faults, score
+from kimi_conformance.runner.selftest import (
+    CaseResult,
+    catalogue_cases,
+    rule_faults,
+    run_catalogue,
+    run_rule_faults,
+    score,
+)
 
 
 @click.command()

@@ -25,8 +25,8 @@ from kimi_conformance.mock.faults import FAULTS, Fault
 from kimi_conformance.rules import ModelInfo, Rule, load_rules
 from kimi_conformance.rules.probes import Probe, probes_for_rule
 from kimi_conformance.rules.request_rules import ChatView, broken_rules, thinking_on
-from kimi_conformance.scenarios import send_probe
-from kimi_conformance.session import ConformanceSession
+from kimi_conformance.runner.scenarios import send_probe
+from kimi_conformance.runner.session import ConformanceSession
 from kimi_conformance.transport import TargetClient
 
 MODELS = ("kimi-k2-turbo-preview", "kimi-k2.6")

@@ -16,7 +16,7 @@ from kimi_conformance.exchange import Exchange, Redactor
 from kimi_conformance.profiles import PROFILES
 from kimi_conformance.rules import load_rules
 from kimi_conformance.rules.request_rules import ChatView, broken_rules, thinking_on
-from kimi_conformance.scenarios import SMALL_MAX_TOKENS
+from kimi_conformance.runner.scenarios import SMALL_MAX_TOKENS
 
 FAILURE_CODES = {
     "ServerError": "HTTP002",

@@ -1,0 +1,93 @@
+"""A run in parts: with pytest-xdist each worker writes what it recorded into the run's `parts/` folder, and the
+controller merges the parts with its own into one `RunResult`."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kimi_conformance.budget import Spending
+from kimi_conformance.checks import Outcome
+from kimi_conformance.report import RunResult
+from kimi_conformance.runner.state import RunState
+
+
+def jsonl(records: list[dict[str, Any]]) -> str:
+    return "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records)
+
+
+@dataclass(slots=True)
+class RunPart:
+    """What one process recorded: outcomes, cassette lines, spending, and why the budget stopped it, if it did."""
+
+    outcomes: list[Outcome] = field(default_factory=list)
+    cassette: str = ""
+    spending: Spending = field(default_factory=Spending)
+    reached: str | None = None
+    quota: bool = False
+
+    @classmethod
+    def of(cls, state: RunState) -> RunPart:
+        spending = Spending()
+        spending.add(state.guard.spent.as_json())
+        return cls(
+            list(state.session.outcomes),
+            jsonl(state.session.cassette),
+            spending,
+            state.guard.reached,
+            state.guard.quota_exceeded,
+        )
+
+    def write(self, parts: Path, worker: str) -> None:
+        parts.mkdir(parents=True, exist_ok=True)
+        spent = {"spending": self.spending.as_json(), "reached": self.reached, "quota": self.quota}
+        (parts / f"{worker}.spending.json").write_text(json.dumps(spent), "utf-8")
+        if self.outcomes:
+            (parts / f"{worker}.json").write_text(json.dumps([o.as_json() for o in self.outcomes]), "utf-8")
+        if self.cassette:
+            (parts / f"{worker}.cassette.jsonl").write_text(self.cassette, "utf-8")
+
+    def absorb(self, parts: Path) -> None:
+        """Add every worker's part written into `parts`, then remove the folder."""
+        if not parts.is_dir():
+            return
+        for part in sorted(parts.glob("*.spending.json")):
+            data = json.loads(part.read_text("utf-8"))
+            self.spending.add(data["spending"])
+            self.reached = self.reached or data["reached"]
+            self.quota = self.quota or data["quota"]
+        for part in sorted(parts.glob("*.cassette.jsonl")):
+            self.cassette += part.read_text("utf-8")
+        for part in sorted(parts.glob("gw*[0-9].json")):
+            self.outcomes += [Outcome.from_json(item) for item in json.loads(part.read_text("utf-8"))]
+        shutil.rmtree(parts)
+
+
+def run_result(state: RunState, part: RunPart) -> RunResult:
+    """The whole run as data for the reports."""
+    settings = state.settings
+    return RunResult(
+        run_id=state.run_id,
+        target=settings.target,
+        settings={
+            "profile": settings.profile,
+            "models": list(settings.models),
+            "strict": settings.strict,
+            "checks": list(settings.checks),
+            "exclude_checks": list(settings.exclude_checks),
+            "mock_faults": list(settings.mock_faults),
+            "model_family": list(settings.model_family),
+        },
+        outcomes=part.outcomes,
+        started_at=state.started,
+        finished_at=time.time(),
+        strict=settings.strict,
+        tests=dict(state.tests.items()),
+        spending=part.spending.as_json(),
+        budget_reached=part.reached,
+        not_run=[test for test in state.collected if test not in state.reported] if part.reached else [],
+    )

@@ -1,0 +1,107 @@
+"""The target of a run: the embedded mock (started here) or a URL, its key, and the models to exercise (asked
+once per run)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from kimi_conformance.budget import BudgetReached, Guard, QuotaExceeded
+from kimi_conformance.errors import ConfigError
+from kimi_conformance.exchange import Exchange
+from kimi_conformance.mock import DEFAULT_API_KEY, MockConfig, serve_in_thread
+from kimi_conformance.rules import load_rules
+from kimi_conformance.settings import Settings
+from kimi_conformance.transport import TargetClient
+
+MOCK_BATCH_STEP = 0.05
+"""Seconds per batch status on the embedded mock, so batch scenarios finish quickly."""
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where requests go and with which key (never shown: reports redact it)."""
+
+    base_url: str
+    api_key: str | None
+    label: str
+
+
+@contextlib.contextmanager
+def open_target(settings: Settings) -> Iterator[Target]:
+    """Start the embedded mock for `--target mock`, or describe the URL target."""
+    if settings.is_mock:
+        config = MockConfig(faults=frozenset(settings.mock_faults), batch_step_seconds=MOCK_BATCH_STEP)
+        with serve_in_thread(config) as server:
+            yield Target(base_url=server.api_base, api_key=DEFAULT_API_KEY, label="mock")
+        return
+    key = settings.api_key()
+    if key is None:
+        raise ConfigError(f"the target {settings.target} needs an API key in ${settings.api_key_env}")
+    yield Target(base_url=settings.target.rstrip("/"), api_key=key, label=settings.target)
+
+
+def client_for(base_url: str, api_key: str | None, settings: Settings, guard: Guard | None) -> TargetClient:
+    """A client of the target with the run's timeouts, and its budget and pace when a guard is given."""
+    return TargetClient(
+        base_url,
+        api_key,
+        timeout=settings.request_timeout,
+        stream_timeout=settings.stream_timeout,
+        stream_idle_timeout=settings.stream_idle_timeout,
+        guard=guard,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class TargetProbe:
+    """What one `GET /models` (sent once per run, within its budget) said about a URL target: the models to
+    exercise, and why the target is unusable if it is (no answer, or an answer that never ends)."""
+
+    models: tuple[str, ...]
+    problem: str | None = None
+    exchange: Exchange | None = None
+    """The probe itself (in the process that sent it), for the reachability checks."""
+    stop: str | None = None
+    """Why the budget or the quota stopped the run at its first request."""
+    quota: bool = False
+
+    def as_json(self) -> dict[str, Any]:
+        """What a worker needs of the probe its controller sent (the exchange stays with the controller)."""
+        return {"models": list(self.models), "problem": self.problem, "stop": self.stop, "quota": self.quota}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TargetProbe:
+        return cls(tuple(data["models"]), data.get("problem"), None, data.get("stop"), bool(data.get("quota")))
+
+    def raise_stop(self) -> None:
+        """Raise the budget or quota stop met by the probe, for the run to stop as at any other request."""
+        if self.stop is not None:
+            raise (QuotaExceeded if self.quota else BudgetReached)(self.stop)
+
+
+def probe_target(settings: Settings, guard: Guard | None) -> TargetProbe:
+    """The models to exercise: `--model`, else what the target lists that the contract knows. A URL target is
+    asked once (`GET /models`, which also shows whether it answers at all); the embedded mock serves the table."""
+    if settings.is_mock:
+        return TargetProbe(settings.models or tuple(load_rules().models))
+    with client_for(settings.target.rstrip("/"), settings.api_key(), settings, guard) as client:
+        try:
+            exchange = client.request("listModels", "GET", "/models")
+        except (BudgetReached, QuotaExceeded) as exc:  # the run stops at its first request
+            return TargetProbe(settings.models, stop=str(exc), quota=isinstance(exc, QuotaExceeded))
+    problem = exchange.transport_error or exchange.stream_error
+    if problem is not None:
+        return TargetProbe(settings.models, f"the target {settings.target} does not answer usably: {problem}", exchange)
+    return TargetProbe(settings.models or _listed(exchange, settings.aliases()), None, exchange)
+
+
+def _listed(exchange: Exchange, aliases: dict[str, str]) -> tuple[str, ...]:
+    try:
+        data = exchange.json().get("data", []) if exchange.status == 200 else []
+        listed = [m.get("id") for m in data if isinstance(m, dict)]
+    except (ValueError, AttributeError, TypeError):
+        return ()  # a target whose model list is unusable: the suites' findings say why
+    return tuple(m for m in listed if isinstance(m, str) and load_rules().model(aliases.get(m, m)) is not None)

@@ -1,0 +1,82 @@
+"""Everything the conformance suites (`suites/`) use, in one place: they import from here and nothing else of
+the package, so the package can change shape beneath them. Third-party suites written against a target may use
+it too."""
+
+from __future__ import annotations
+
+from kimi_conformance import contract
+from kimi_conformance.errors import KimiConformanceError
+from kimi_conformance.exchange import Exchange, Redactor
+from kimi_conformance.profiles import PROFILES
+from kimi_conformance.pytest_plugin import Verify, run_guard, target_model_info, target_models
+from kimi_conformance.rules import ModelInfo, ParamRule, Rule, load_rules
+from kimi_conformance.rules.probes import Probe, ProbeBuilder, companions, probes_for_rule
+from kimi_conformance.rules.request_rules import ChatView, broken_rules, thinking_on
+from kimi_conformance.runner.scenarios import (
+    TIME_TOOL,
+    WEATHER_TOOL,
+    allows_several_choices,
+    batch_line,
+    chat,
+    json_schema_format,
+    no_thinking_switch,
+    sampling_for_choices,
+    send_probe,
+    thinking_disabled,
+    tool_call,
+)
+from kimi_conformance.runner.schemathesis_bridge import (
+    attribute_failures,
+    call_case,
+    exchange_for,
+    load_schema,
+    unanswered_exchange,
+)
+from kimi_conformance.runner.session import ConformanceSession, Judgement
+from kimi_conformance.runner.target import Target
+from kimi_conformance.settings import Settings
+from kimi_conformance.transport import TargetClient
+
+__all__ = [
+    "PROFILES",
+    "TIME_TOOL",
+    "WEATHER_TOOL",
+    "ChatView",
+    "ConformanceSession",
+    "Exchange",
+    "Judgement",
+    "KimiConformanceError",
+    "ModelInfo",
+    "ParamRule",
+    "Probe",
+    "ProbeBuilder",
+    "Redactor",
+    "Rule",
+    "Settings",
+    "Target",
+    "TargetClient",
+    "Verify",
+    "allows_several_choices",
+    "attribute_failures",
+    "batch_line",
+    "broken_rules",
+    "call_case",
+    "chat",
+    "companions",
+    "contract",
+    "exchange_for",
+    "json_schema_format",
+    "load_rules",
+    "load_schema",
+    "no_thinking_switch",
+    "probes_for_rule",
+    "run_guard",
+    "sampling_for_choices",
+    "send_probe",
+    "target_model_info",
+    "target_models",
+    "thinking_disabled",
+    "thinking_on",
+    "tool_call",
+    "unanswered_exchange",
+]
