@@ -108,3 +108,64 @@ def message(code: str, exchange: Exchange, ctx: CheckContext | None = None) -> s
     result = outcome(code, exchange, ctx)
     assert result.finding is not None, f"{code} did not fail: {result.status}"
     return result.finding.message
+
+
+# Contract operations, resources and error envelopes (for the http, schema, errors, resources and rules checks).
+
+BASE_URL = "http://127.0.0.1:1"
+FILE_ID = "file-1"
+BATCH_ID = "batch-1"
+BATCH_REQUEST = {"input_file_id": FILE_ID, "endpoint": "/v1/chat/completions", "completion_window": "24h"}
+
+
+def api(
+    operation: str,
+    body: bytes | dict[str, Any] | list[Any] = b"",
+    *,
+    status: int = 200,
+    content_type: str = "application/json",
+    **fields: Any,
+) -> Exchange:
+    """An exchange of the contract's `operation`, sent with its documented method to its documented path."""
+    from kimi_conformance import contract
+
+    path, method = contract.operations()[operation]
+    return exchange(operation, body, status=status, content_type=content_type, method=method.upper(),
+                    url=BASE_URL + path, **fields)  # fmt: skip
+
+
+def unanswered(operation: str = "createChatCompletion", error: str = "ConnectError", **fields: Any) -> Exchange:
+    """An exchange of `operation` the target never answered: no status, headers or body, only `transport_error`."""
+    sent = api(operation, transport_error=error, **fields)
+    sent.status = None
+    sent.response_headers = {}
+    return sent
+
+
+def error_envelope(kind: str = "invalid_request_error", text: str = "bad request") -> dict[str, Any]:
+    """The common error envelope `{"error": {"type", "message"}}`."""
+    return {"error": {"type": kind, "message": text}}
+
+
+def model_list(*ids: str) -> dict[str, Any]:
+    """A conformant models list naming `ids` (kimi-k2.5 alone by default)."""
+    models = [{"id": model, "object": "model", "created": 1764547200, "owned_by": "moonshot", "context_length": 262144}
+              for model in ids or ("kimi-k2.5",)]  # fmt: skip
+    return {"object": "list", "data": models}
+
+
+def file_object(**extra: Any) -> dict[str, Any]:
+    """A conformant file object (`FILE_ID`, a 12-byte probe.txt for file-extract)."""
+    return {"id": FILE_ID, "object": "file", "bytes": 12, "created_at": 1764547200, "filename": "probe.txt",
+            "purpose": "file-extract", "status": "ok", "status_details": "", **extra}  # fmt: skip
+
+
+def batch_object(**extra: Any) -> dict[str, Any]:
+    """A conformant batch object (`BATCH_ID`, created from `BATCH_REQUEST`, validating)."""
+    return {"id": BATCH_ID, "object": "batch", **BATCH_REQUEST, "status": "validating", "created_at": 1764547200,
+            "request_counts": {"completed": 0, "failed": 0, "total": 0}, **extra}  # fmt: skip
+
+
+def listing(*items: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    """A `{"object": "list", "data": [...]}` page of `items` (files, batches)."""
+    return {"object": "list", "data": list(items), **extra}

@@ -1,0 +1,569 @@
+"""In-process unit tests of the streaming checks (SSE001–SSE004, CHNK001–CHNK009): per check, not applicable, passing
+on a conformant stream, and failing on each distinct way it can fail, on synthetic streams (no server, no network)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from kimi_conformance.checks import CHECKS, Status
+from kimi_conformance.exchange import Exchange
+from kimi_conformance.findings import Severity
+from tests.checks.exchanges import (
+    USAGE,
+    chat_json,
+    chat_request,
+    chat_stream,
+    chunk_event,
+    completion,
+    done,
+    message,
+    outcome,
+    status,
+    text_stream_events,
+)
+
+STREAM_CODES = [*(f"SSE{n:03d}" for n in range(1, 5)), *(f"CHNK{n:03d}" for n in range(1, 10))]
+TOOL = {
+    "type": "function",
+    "function": {"name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}},
+}
+WEB_SEARCH = {"type": "builtin_function", "function": {"name": "$web_search"}}
+FIRST = {"index": 0, "id": "call_0", "type": "function", "function": {"name": "get_weather", "arguments": ""}}
+ROLE = {"role": "assistant", "content": ""}
+NONE: Any = object()
+"""Leave the field out (where None would send `null`)."""
+
+
+def choice(delta: dict[str, Any] | None = None, finish: Any = None, index: int = 0, **extra: Any) -> dict[str, Any]:
+    """One choice of a chunk."""
+    return {"index": index, "delta": delta if delta is not None else {}, "finish_reason": finish, **extra}
+
+
+def one_choice(
+    *deltas: dict[str, Any], finish: Any = "stop", usage: Any = USAGE, first: dict[str, Any] = ROLE, index: int = 0
+) -> list[bytes]:
+    """A choice's events: its `first` delta, `deltas` one chunk each, and its finishing chunk carrying `usage`."""
+    tail = choice(finish=finish, index=index, **({} if usage is NONE else {"usage": usage}))
+    return [
+        chunk_event(choice(first, index=index)),
+        *(chunk_event(choice(delta, index=index)) for delta in deltas),
+        chunk_event(tail),
+    ]
+
+
+def stream(*deltas: dict[str, Any], finish: Any = "stop", usage: Any = USAGE, **request: Any) -> Exchange:
+    """A one-choice stream of `deltas` ended by [DONE]."""
+    return chat_stream([*one_choice(*deltas, finish=finish, usage=usage), done()], **request)
+
+
+def piece(arguments: str, **extra: Any) -> dict[str, Any]:
+    """A later tool-call fragment carrying a piece of the arguments."""
+    return {"index": 0, "function": {"arguments": arguments}, **extra}
+
+
+def tool_stream(*fragments: dict[str, Any], tools: list[Any] | None = None) -> Exchange:
+    """A stream calling a tool through these fragments (one delta each), finishing with tool_calls."""
+    deltas = [{"tool_calls": [fragment]} for fragment in fragments]
+    return stream(*deltas, finish="tool_calls", tools=tools if tools is not None else [TOOL])
+
+
+def usage_chunk(usage: Any = USAGE) -> bytes:
+    """The `choices: []` chunk that carries usage (OpenAI's include_usage)."""
+    return chunk_event(usage=usage)
+
+
+def counts(prompt: int = 8, completion: int = 2, total: int | None = None) -> dict[str, Any]:
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": total or prompt + completion}
+
+
+def with_non_stream(streamed: Exchange, answer: Exchange) -> Exchange:
+    streamed.related["non_stream"] = answer
+    return streamed
+
+
+def conformant() -> Exchange:
+    """The conformant text stream, with its non-streaming twin for CHNK009."""
+    return with_non_stream(chat_stream(), chat_json())
+
+
+def inapplicable(variant: str) -> Exchange:
+    """The conformant stream made inapplicable in one way."""
+    streamed = conformant()
+    if variant == "not requested as a stream":
+        streamed.request_json = chat_request()
+    elif variant == "error status":
+        streamed.status = 500
+    elif variant == "no response":
+        streamed.status = None
+    return streamed
+
+
+def test_the_stream_codes_tested_here_are_the_registered_ones() -> None:
+    registered = sorted(code for code in CHECKS if code.startswith(("SSE", "CHNK")))
+    assert registered == sorted(STREAM_CODES)
+
+
+@pytest.mark.parametrize("code", STREAM_CODES)
+def test_stream_checks_pass_on_a_conformant_stream(code: str) -> None:
+    assert status(code, conformant()) is Status.PASSED
+
+
+@pytest.mark.parametrize("variant", ["not requested as a stream", "error status", "no response"])
+@pytest.mark.parametrize("code", STREAM_CODES)
+def test_stream_checks_are_not_applicable_without_a_successful_streamed_request(code: str, variant: str) -> None:
+    assert status(code, inapplicable(variant)) is Status.NOT_APPLICABLE
+
+
+# SSE001: content type
+
+
+def test_sse001_passes_on_event_stream_with_parameters() -> None:
+    streamed = chat_stream()
+    streamed.response_headers["content-type"] = "text/event-stream; charset=utf-8"
+    assert status("SSE001", streamed) is Status.PASSED
+
+
+@pytest.mark.parametrize(
+    ("headers", "received"), [({"content-type": "application/json"}, "application/json"), ({}, "<none>")]
+)
+def test_sse001_fails_on_a_stream_answered_with_another_content_type(headers: dict[str, str], received: str) -> None:
+    streamed = chat_stream()
+    streamed.response_headers = headers
+    assert f"Content-Type {received}\nExpected: text/event-stream" in message("SSE001", streamed)
+
+
+# SSE002: framing
+
+
+def test_sse002_passes_on_crlf_line_ends_and_comments() -> None:
+    events = [b": keep-alive\r\n\r\n", *(event.replace(b"\n", b"\r\n") for event in text_stream_events())]
+    assert status("SSE002", chat_stream(events)) is Status.PASSED
+
+
+@pytest.mark.parametrize(
+    ("events", "problem"),
+    [
+        ([*text_stream_events()[:-1], b"data: \xff\n\n", done()], "invalid-utf8 at byte"),
+        ([*text_stream_events()[:-1], b"data: [DONE]\n"], "unterminated-event at byte"),
+        ([b"event: ping\n\n", *text_stream_events()], "event-without-data at byte"),
+    ],
+    ids=["invalid UTF-8", "unterminated last event", "event without data"],
+)
+def test_sse002_fails_on_broken_framing(events: list[bytes], problem: str) -> None:
+    assert problem in message("SSE002", chat_stream(events))
+
+
+# SSE003: [DONE]
+
+
+@pytest.mark.parametrize(
+    ("events", "received"),
+    [
+        (text_stream_events()[:-1], "3 events, the last `{"),
+        ([], "0 events, the last `<no events>`"),
+    ],
+    ids=["cut before [DONE]", "no events"],
+)
+def test_sse003_fails_on_a_stream_without_done(events: list[bytes], received: str) -> None:
+    assert received in message("SSE003", chat_stream(events))
+
+
+@pytest.mark.parametrize("extra", [done(), text_stream_events()[1]], ids=["[DONE] twice", "a chunk after [DONE]"])
+def test_sse003_fails_on_events_after_done(extra: bytes) -> None:
+    text = message("SSE003", chat_stream([*text_stream_events(), extra]))
+    assert "1 event(s) after `[DONE]`\nExpected: none" in text
+
+
+# SSE004: JSON events
+
+
+@pytest.mark.parametrize("data", [b"hello", b"[1]", b"NaN"], ids=["not JSON", "not an object", "NaN is not JSON"])
+def test_sse004_fails_on_an_event_that_is_not_a_json_object(data: bytes) -> None:
+    events = [*text_stream_events()[:-1], b"data: " + data + b"\n\n", done()]
+    assert f"event #3 `{data.decode()}`\nExpected: a JSON chunk object" in message("SSE004", chat_stream(events))
+
+
+@pytest.mark.xfail(strict=True, reason="read_stream lets RecursionError out of strict_json.loads: every check crashes")
+def test_sse004_fails_on_a_deeply_nested_array_event() -> None:
+    deep = b"data: " + b"[" * 100_000 + b"]" * 100_000 + b"\n\n"
+    assert status("SSE004", chat_stream([*text_stream_events()[:-1], deep, done()])) is Status.FAILED
+
+
+# CHNK001: chunk identity
+
+
+def test_chnk001_is_not_applicable_without_chunks() -> None:
+    assert status("CHNK001", chat_stream([done()])) is Status.NOT_APPLICABLE
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "received"),
+    [
+        ("object", "chat.completion", "object ['chat.completion', 'chat.completion.chunk']"),
+        ("id", "chatcmpl-2", "2 id(s)"),
+        ("model", "moonshot-v1-8k", "model ['kimi-k2-turbo-preview', 'moonshot-v1-8k']"),
+        ("created", "1764547200", "created integers: False"),
+        ("created", True, "created integers: False"),
+    ],
+)
+def test_chnk001_fails_on_a_chunk_with_other_identity(field: str, value: Any, received: str) -> None:
+    events = text_stream_events()
+    events[1] = chunk_event(choice({"content": "OK"}), **{field: value})
+    assert received in message("CHNK001", chat_stream(events))
+
+
+@pytest.mark.xfail(strict=True, reason="CHNK001 crashes (TypeError: unhashable type) on a chunk whose id is a list")
+def test_chnk001_fails_on_a_list_id() -> None:
+    events = text_stream_events()
+    events[1] = chunk_event(choice({"content": "OK"}), id=["chatcmpl-1"])
+    assert status("CHNK001", chat_stream(events)) is Status.FAILED
+
+
+# CHNK002: choice indexes and role
+
+
+def test_chnk002_passes_on_n_choices_each_with_role_first() -> None:
+    events = [*one_choice({"content": "A"}), *one_choice({"content": "B"}, index=1), done()]
+    assert status("CHNK002", chat_stream(events, n=2)) is Status.PASSED
+
+
+@pytest.mark.parametrize(
+    ("events", "n", "received"),
+    [
+        ([*one_choice({"content": "A"}), done()], 2, "choice indexes [0]\nExpected: [0, 1]"),
+        ([*one_choice({"content": "A"}, index=1), done()], 1, "choice indexes [1]\nExpected: [0]"),
+    ],
+)
+def test_chnk002_fails_on_choice_indexes_not_matching_n(events: list[bytes], n: int, received: str) -> None:
+    assert received in message("CHNK002", chat_stream(events, n=n))
+
+
+@pytest.mark.parametrize(
+    ("events", "positions"),
+    [
+        (one_choice({"content": "OK"}, first={"content": ""}), "[]"),
+        (one_choice({"content": "OK"}, {"role": "assistant", "content": "!"}), "[0, 1]"),
+    ],
+    ids=["no role", "role repeated"],
+)
+def test_chnk002_fails_on_role_not_in_the_first_delta_only(events: list[bytes], positions: str) -> None:
+    text = message("CHNK002", chat_stream([*events, done()]))
+    assert f"role in delta(s) at {positions} of choice 0\nExpected: in the first delta only" in text
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="CHNK002 records role positions among meaningful deltas: after an empty first "
+    "delta, a role in the second delta still counts as first",
+)
+def test_chnk002_fails_on_role_in_the_second_delta() -> None:
+    events = one_choice({"role": "assistant", "content": "OK"}, first={"content": ""})
+    assert status("CHNK002", chat_stream([*events, done()])) is Status.FAILED
+
+
+# CHNK003: delta order
+
+
+def test_chnk003_passes_on_reasoning_then_content_then_tool_calls() -> None:
+    deltas: list[dict[str, Any]] = [
+        {"reasoning_content": "Hmm"},
+        {"content": "Let me look"},
+        {"tool_calls": [FIRST]},
+        {"tool_calls": [piece("{}")]},
+    ]
+    assert status("CHNK003", stream(*deltas, finish="tool_calls", tools=[TOOL])) is Status.PASSED
+
+
+@pytest.mark.parametrize(
+    ("deltas", "received"),
+    [
+        ([{"content": "OK"}, {"reasoning_content": "Hmm"}], "reasoning_content after content"),
+        (
+            [{"tool_calls": [{**FIRST, "function": {"name": "get_weather", "arguments": "{}"}}]}, {"content": "OK"}],
+            "content after tool_calls",
+        ),
+    ],
+)
+def test_chnk003_fails_on_deltas_out_of_order(deltas: list[dict[str, Any]], received: str) -> None:
+    assert f"{received} in choice 0" in message("CHNK003", stream(*deltas, tools=[TOOL]))
+
+
+# CHNK004: tool-call fragments
+
+
+def test_chnk004_passes_on_well_formed_fragments() -> None:
+    assert status("CHNK004", tool_stream(FIRST, piece('{"city": '), piece('"Paris"}'))) is Status.PASSED
+
+
+@pytest.mark.parametrize(
+    ("name", "tools"), [("$web_search", [WEB_SEARCH]), ("get_time", [TOOL])], ids=["builtin function", "not requested"]
+)
+def test_chnk004_does_not_judge_arguments_of_a_tool_without_a_schema(name: str, tools: list[Any]) -> None:
+    first = {**FIRST, "function": {"name": name, "arguments": "{query"}}
+    assert status("CHNK004", tool_stream(first, tools=tools)) is Status.PASSED
+
+
+@pytest.mark.parametrize(
+    "first",
+    [
+        {**FIRST, "id": None},
+        {**FIRST, "type": None},
+        {**FIRST, "type": "tool"},
+        {**FIRST, "function": {"arguments": ""}},
+        {**FIRST, "function": None},
+    ],
+    ids=["no id", "no type", "type not function", "no name", "no function"],
+)
+def test_chnk004_fails_on_a_first_fragment_without_id_type_or_name(first: dict[str, Any]) -> None:
+    result = outcome("CHNK004", tool_stream(first, piece("{}")))
+    assert result.finding is not None and result.finding.severity is Severity.ERROR
+    assert "first fragment" in result.finding.message and "of call 0 (choice 0)" in result.finding.message
+
+
+@pytest.mark.parametrize(
+    "later",
+    [piece("{}", id="call_0"), {"index": 0, "function": {"name": "get_weather", "arguments": "{}"}}],
+    ids=["id repeated", "name repeated"],
+)
+def test_chnk004_fails_on_a_later_fragment_repeating_id_or_name(later: dict[str, Any]) -> None:
+    result = outcome("CHNK004", tool_stream(FIRST, later))
+    assert result.finding is not None and result.finding.severity is Severity.ERROR
+    assert "later fragment" in result.finding.message
+
+
+def test_chnk004_warns_on_a_later_fragment_repeating_type() -> None:
+    result = outcome("CHNK004", tool_stream(FIRST, piece("{}", type="function")))
+    assert result.finding is not None and result.finding.severity is Severity.WARNING
+    assert 'later fragment {"index": 0, "function": {"arguments": "{}"}, "type": "function"}' in result.finding.message
+
+
+def test_chnk004_fails_on_assembled_arguments_that_are_not_json() -> None:
+    text = message("CHNK004", tool_stream(FIRST, piece('{"city": '), piece("Paris}")))
+    assert "assembled arguments '{\"city\": Paris}'\nExpected: JSON" in text
+
+
+def test_chnk004_fails_on_arguments_that_break_the_tool_schema() -> None:
+    text = message("CHNK004", tool_stream(FIRST, piece('{"city": '), piece("5}")))
+    assert "arguments of get_weather" in text and "5 is not of type 'string'" in text
+
+
+@pytest.mark.xfail(strict=True, reason="CHNK004 crashes (TypeError: unhashable type) when function.name is a list")
+def test_chnk004_fails_on_a_list_function_name() -> None:
+    first = {**FIRST, "function": {"name": ["get_weather"], "arguments": "{}"}}
+    assert status("CHNK004", tool_stream(first)) is Status.FAILED
+
+
+@pytest.mark.xfail(strict=True, reason="validate_against catches SchemaError only: an unknown type crashes CHNK004")
+def test_chnk004_leaves_an_invalid_tool_schema_to_the_request() -> None:
+    tool = {"type": "function", "function": {"name": "get_weather", "parameters": {"type": "strin"}}}
+    assert status("CHNK004", tool_stream(FIRST, piece("{}"), tools=[tool])) is Status.PASSED
+
+
+# CHNK005: finish_reason
+
+
+def test_chnk005_passes_on_finish_reason_tool_calls_after_tool_calls() -> None:
+    assert status("CHNK005", tool_stream(FIRST, piece("{}"))) is Status.PASSED
+
+
+@pytest.mark.parametrize(
+    ("events", "reasons"),
+    [
+        ([*one_choice({"content": "OK"}, finish=None), done()], "[]"),
+        ([*one_choice({"content": "OK"}), chunk_event(choice(finish="stop")), done()], "['stop', 'stop']"),
+        ([*one_choice({"content": "OK"}, finish="end_turn"), done()], "['end_turn']"),
+    ],
+    ids=["none", "twice", "undocumented"],
+)
+def test_chnk005_fails_unless_exactly_one_documented_finish_reason(events: list[bytes], reasons: str) -> None:
+    text = message("CHNK005", chat_stream(events))
+    assert f"finish_reason(s) {reasons} for choice 0\nExpected: exactly one of stop, length, tool_calls" in text
+
+
+def test_chnk005_fails_on_deltas_after_finish_reason() -> None:
+    events = [*one_choice({"content": "OK"}), chunk_event(choice({"content": "!"})), done()]
+    assert "1 delta(s) after finish_reason in choice 0" in message("CHNK005", chat_stream(events))
+
+
+@pytest.mark.parametrize(
+    ("streamed", "received"),
+    [
+        (stream({"content": "OK"}, finish="tool_calls"), "finish_reason tool_calls with 0 tool call(s)"),
+        (
+            stream({"tool_calls": [{**FIRST, "function": {"name": "get_weather", "arguments": "{}"}}]}, tools=[TOOL]),
+            "finish_reason stop with 1 tool call(s)",
+        ),
+    ],
+)
+def test_chnk005_fails_on_finish_reason_tool_calls_not_matching_the_calls(streamed: Exchange, received: str) -> None:
+    assert received in message("CHNK005", streamed)
+
+
+@pytest.mark.xfail(strict=True, reason="CHNK005 crashes (TypeError: unhashable type) on a list finish_reason")
+def test_chnk005_fails_on_a_list_finish_reason() -> None:
+    assert status("CHNK005", stream({"content": "OK"}, finish=["stop"])) is Status.FAILED
+
+
+# CHNK006: Moonshot-style usage in the choice
+
+
+def test_chnk006_is_not_applicable_to_openai_style_usage_only() -> None:
+    events = [*one_choice({"content": "OK"}, usage=NONE), usage_chunk(), done()]
+    assert status("CHNK006", chat_stream(events, stream_options={"include_usage": True})) is Status.NOT_APPLICABLE
+
+
+def test_chnk006_passes_on_usage_in_each_choice() -> None:
+    events = [*one_choice({"content": "A"}), *one_choice({"content": "B"}, index=1), done()]
+    assert status("CHNK006", chat_stream(events, n=2)) is Status.PASSED
+
+
+@pytest.mark.parametrize(
+    ("streamed", "received"),
+    [
+        (stream({"content": "OK"}, usage=NONE), "0 usage object(s) in choice 0"),
+        (
+            chat_stream([*one_choice({"content": "OK"}), chunk_event(choice(usage=USAGE)), done()]),
+            "2 usage object(s) in choice 0",
+        ),
+        (stream({"content": "OK"}, usage=counts(total=11)), '1 usage object(s) in choice 0: [{"prompt_tokens": 8'),
+        (stream({"content": "OK"}, usage={**USAGE, "prompt_tokens": "8"}), '[{"prompt_tokens": "8"'),
+    ],
+    ids=["missing", "twice", "total not the sum", "count not an integer"],
+)
+def test_chnk006_fails_unless_one_consistent_usage_in_the_choice(streamed: Exchange, received: str) -> None:
+    assert received in message("CHNK006", streamed)
+
+
+# CHNK007: usage OpenAI-style only
+
+
+@pytest.mark.parametrize(
+    "events",
+    [
+        [*one_choice({"content": "OK"}), usage_chunk(), done()],
+        [*one_choice({"content": "OK"}, usage=NONE), chunk_event(usage=None), done()],
+    ],
+    ids=["both styles", "no usage at all"],
+)
+def test_chnk007_passes_unless_usage_is_only_top_level(events: list[bytes]) -> None:
+    assert status("CHNK007", chat_stream(events)) is Status.PASSED
+
+
+def test_chnk007_fails_on_usage_only_in_a_top_level_chunk() -> None:
+    events = [*one_choice({"content": "OK"}, usage=NONE), usage_chunk(), done()]
+    text = message("CHNK007", chat_stream(events, stream_options={"include_usage": True}))
+    assert "no usage in choice(s) [0]; usage only in a top-level chunk" in text
+
+
+# CHNK008: include_usage
+
+INCLUDE_USAGE: dict[str, Any] = {"stream_options": {"include_usage": True}}
+
+
+@pytest.mark.parametrize(
+    ("events", "request_fields"),
+    [
+        ([*one_choice({"content": "OK"}), usage_chunk(), done()], INCLUDE_USAGE),
+        (
+            [chunk_event(choice(ROLE), usage=None), *one_choice({"content": "OK"})[1:], usage_chunk(), done()],
+            INCLUDE_USAGE,
+        ),
+        (
+            [*one_choice({"content": "A"}), *one_choice({"content": "B"}, index=1), usage_chunk(counts(8, 4)), done()],
+            {**INCLUDE_USAGE, "n": 2},
+        ),
+    ],
+    ids=["include_usage", "null usage in a chunk with choices", "usage summed over choices"],
+)
+def test_chnk008_passes_on_one_last_consistent_usage_chunk(events: list[bytes], request_fields: Any) -> None:
+    assert status("CHNK008", chat_stream(events, **request_fields)) is Status.PASSED
+
+
+def test_chnk008_fails_on_top_level_usage_in_a_chunk_with_choices() -> None:
+    events = [*one_choice({"content": "OK"})[:-1], chunk_event(choice(finish="stop"), usage=USAGE), done()]
+    assert "top-level usage in chunk(s) [2] with choices\nExpected: null" in message("CHNK008", chat_stream(events))
+
+
+def test_chnk008_fails_on_a_usage_chunk_without_include_usage() -> None:
+    text = message("CHNK008", chat_stream([*one_choice({"content": "OK"}), usage_chunk(), done()]))
+    assert "a `choices: []` usage chunk without include_usage" in text
+
+
+@pytest.mark.parametrize(
+    ("events", "received"),
+    [
+        ([*one_choice({"content": "OK"}), done()], "usage chunk(s) at [] of 3 chunks"),
+        ([*one_choice({"content": "OK"})[:-1], usage_chunk(), one_choice()[-1], done()], "at [2] of 4 chunks"),
+        ([*one_choice({"content": "OK"}), usage_chunk(), usage_chunk(), done()], "at [3, 4] of 5 chunks"),
+        ([*one_choice({"content": "OK"}), usage_chunk(counts(total=11)), done()], "at [3] of 4 chunks"),
+    ],
+    ids=["missing", "not last", "twice", "total not the sum"],
+)
+def test_chnk008_fails_unless_one_consistent_usage_chunk_comes_last(events: list[bytes], received: str) -> None:
+    assert received in message("CHNK008", chat_stream(events, **INCLUDE_USAGE))
+
+
+@pytest.mark.parametrize(
+    ("events", "n"),
+    [
+        ([*one_choice({"content": "OK"}), usage_chunk(counts(prompt=9)), done()], 1),
+        ([*one_choice({"content": "A"}), *one_choice({"content": "B"}, index=1), usage_chunk(), done()], 2),
+    ],
+    ids=["other prompt_tokens", "completion_tokens not summed"],
+)
+def test_chnk008_fails_on_a_usage_chunk_disagreeing_with_the_choices(events: list[bytes], n: int) -> None:
+    text = message("CHNK008", chat_stream(events, n=n, **INCLUDE_USAGE))
+    assert "Expected: the same prompt_tokens, and completion_tokens summed over the choices" in text
+
+
+@pytest.mark.xfail(strict=True, reason="CHNK008 crashes (ValueError) on a choice's non-numeric completion_tokens")
+def test_chnk008_fails_on_a_non_numeric_choice_completion_count() -> None:
+    events = [*one_choice({"content": "OK"}, usage={**USAGE, "completion_tokens": "x"}), usage_chunk(), done()]
+    assert status("CHNK008", chat_stream(events, **INCLUDE_USAGE)) is Status.FAILED
+
+
+# CHNK009: stream against non-stream
+
+
+@pytest.mark.parametrize(
+    "streamed",
+    [
+        chat_stream(),
+        with_non_stream(chat_stream(), chat_json(status=400)),
+        with_non_stream(chat_stream(), chat_json(completion(choices=[{"index": 0}]))),
+    ],
+    ids=["no non-stream answer", "non-stream refused", "non-stream without finish_reason"],
+)
+def test_chnk009_is_not_applicable_without_a_readable_non_stream_answer(streamed: Exchange) -> None:
+    assert status("CHNK009", streamed) is Status.NOT_APPLICABLE
+
+
+@pytest.mark.parametrize(
+    ("choices", "expected"),
+    [
+        ([{"index": 0, "message": {"role": "assistant", "content": "O"}, "finish_reason": "length"}], "{0: 'length'}"),
+        ([{"index": i, "message": {}, "finish_reason": "stop"} for i in (0, 1)], "{0: 'stop', 1: 'stop'}"),
+    ],
+    ids=["other finish_reason", "other choices"],
+)
+def test_chnk009_warns_on_finish_reasons_differing_from_non_streaming(choices: list[Any], expected: str) -> None:
+    result = outcome("CHNK009", with_non_stream(chat_stream(), chat_json(completion(choices=choices))))
+    assert result.finding is not None and result.finding.severity is Severity.WARNING
+    assert f"streamed finish reasons {{0: 'stop'}}\nExpected: {expected} as without streaming" in result.finding.message
+
+
+# Requests the checks cannot read (a proxied client may send anything a target then answers with 200)
+
+
+@pytest.mark.parametrize(
+    ("code", "request_fields"),
+    [
+        pytest.param("CHNK002", {"n": "two"}, id="CHNK002 n not a number (ValueError)"),
+        pytest.param("CHNK008", {"stream_options": "x"}, id="CHNK008 stream_options not an object (AttributeError)"),
+    ],
+)
+@pytest.mark.xfail(strict=True, reason="the check crashes on a malformed request field instead of judging or skipping")
+def test_stream_checks_do_not_crash_on_a_malformed_request(code: str, request_fields: dict[str, Any]) -> None:
+    outcome(code, chat_stream(**request_fields))
