@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 from kimi_conformance.mock.chat import plan_completion, stream_chunks
 from kimi_conformance.mock.chat_validation import parse_chat_request
@@ -33,7 +34,7 @@ def realistic_stream(megabytes: float) -> bytes:
             "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
         },
     }
-    bodies = [
+    bodies: list[dict[str, Any]] = [
         {"model": "kimi-k2.6", "messages": [{"role": "user", "content": "Tell me a story about the moon."}]},
         {"model": "kimi-k2-turbo-preview", "messages": [{"role": "user", "content": "weather? get_weather"}],
          "tools": [tool]},
@@ -64,7 +65,7 @@ def openai_python(chunks: Iterable[bytes]) -> int:
 
 
 def httpx_sse(chunks: Iterable[bytes]) -> int:
-    from httpx_sse._decoders import SSEDecoder as HttpxSSEDecoder
+    from httpx_sse._decoders import SSEDecoder as HttpxSSEDecoder  # type: ignore[import-not-found]
     from httpx_sse._decoders import SSELineDecoder
 
     lines, decoder, count = SSELineDecoder(), HttpxSSEDecoder(), 0

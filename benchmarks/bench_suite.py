@@ -38,7 +38,7 @@ import schemathesis
 
 from kimi_conformance import contract
 from kimi_conformance.mock import DEFAULT_API_KEY, MockConfig, serve_in_thread
-from kimi_conformance.runner.schemathesis_bridge import PROFILES
+from kimi_conformance.profiles import PROFILES
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY_ENV = "KIMI_BENCH_KEY"
@@ -101,8 +101,8 @@ def run_ours(api_base: str, profile: str, workers: int, work: Path) -> Measureme
         tests = ", ".join(f"{n} {state}" for state, n in summary.get("tests", {}).items()) or "none"
         result.details += [
             f"tests: {tests}; workers: {workers or 'serial'}; profile {profile} "
-            f"({PROFILES[profile].max_examples} examples per operation and mode, hypothesis phases "
-            f"{'+'.join(phase.name for phase in PROFILES[profile].phases)}); run's own duration_s "
+            f"({PROFILES[profile].contract_examples} examples per operation and mode, hypothesis phases "
+            f"{'+'.join(phase.name for phase in PROFILES[profile].contract_phases)}); run's own duration_s "
             f"{results['duration_s']}",
             f"check outcomes: {summary['passed']} passed, {summary['failed']} failed, "
             f"{summary['not_applicable']} not applicable, over {len(results['checks'])} check codes and "
@@ -276,7 +276,7 @@ def main() -> int:
     parser.add_argument(
         "--max-examples",
         type=int,
-        default=PROFILES["standard"].max_examples,
+        default=PROFILES["standard"].contract_examples,
         help="schemathesis --max-examples (default 20, as our --profile standard)",
     )
     parser.add_argument("--profile", choices=tuple(PROFILES), default="standard", help="our suite's --profile")

@@ -27,7 +27,7 @@ from starlette.routing import Route
 from kimi_conformance import contract, strict_json
 from kimi_conformance.checks import CHECKS, CheckContext
 from kimi_conformance.exchange import Exchange, Redactor
-from kimi_conformance.mock.server import LoopbackServer, running
+from kimi_conformance.loopback import LoopbackServer, running
 from kimi_conformance.rules import load_rules
 from kimi_conformance.rules.request_rules import ChatView, broken_rules, thinking_on
 from kimi_conformance.runner.session import ConformanceSession

@@ -15,10 +15,14 @@ def _not_json(name: str) -> None:
 
 
 def loads(text: str | bytes) -> Any:
-    """`text` (UTF-8 when bytes) as JSON; raises ValueError (UnicodeDecodeError included) when it is not JSON."""
+    """`text` (UTF-8 when bytes) as JSON; raises ValueError (UnicodeDecodeError included) when it is not JSON, or
+    is nested too deeply to read (Python's recursion limit: no answer of this API nests so deep)."""
     if isinstance(text, bytes):
         text = text.decode("utf-8")
-    return json.loads(text, parse_constant=_not_json)
+    try:
+        return json.loads(text, parse_constant=_not_json)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply to read: not JSON this tool accepts") from None
 
 
 def jsonl_lines(text: str) -> list[str]:

@@ -70,7 +70,7 @@ def _response_enum_removed(doc: Doc) -> None:
     schemas(doc)["BatchStatus"]["enum"].remove("expired")
 
 
-MUTATIONS: dict[str, Callable[[Doc], None]] = {
+MUTATIONS: dict[str, Callable[[Doc], object]] = {
     "operation-removed": _remove_operation,
     "operation-added": _add_operation,
     "response-status-removed": _status_removed,

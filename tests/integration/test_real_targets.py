@@ -99,8 +99,10 @@ def test_the_proxy_in_front_of_litellm(tmp_path: Path, litellm: Callable[[Models
     upstream = litellm([("kimi-k2-turbo-preview", {"model": "openai/kimi-k2-turbo-preview", **params})])
     body = {"model": "kimi-k2-turbo-preview", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 3}
     with serve_proxy_in_thread(upstream, tmp_path) as url, openai.OpenAI(base_url=url, api_key=LITELLM_KEY) as client:
-        assert client.chat.completions.create(**body).choices[0].message.content == "Hello from LiteLLM."
-        chunks = list(client.chat.completions.create(**body, stream=True, stream_options={"include_usage": True}))
+        reply = client.chat.completions.create(**body)  # type: ignore[call-overload]
+        assert reply.choices[0].message.content == "Hello from LiteLLM."
+        options = {"include_usage": True}
+        chunks = list(client.chat.completions.create(**body, stream=True, stream_options=options))  # type: ignore[call-overload]
         assert chunks
         deadline = time.monotonic() + 10  # the proxy checks an exchange after its last byte went to the client
         cassette = tmp_path / "cassette.jsonl"

@@ -12,7 +12,7 @@ from jsonschema import Draft202012Validator
 from kimi_conformance.mock import MockConfig, serve_in_thread
 from tests.conftest import user
 
-WEATHER_TOOL = {
+WEATHER_TOOL: dict[str, Any] = {
     "type": "function",
     "function": {
         "name": "get_weather",

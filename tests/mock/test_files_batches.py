@@ -25,7 +25,7 @@ def batch_line(custom_id: str, model: str = "kimi-k2.6", **body: Any) -> str:
 
 def wait_for(http: httpx.Client, batch_id: str, statuses: set[str], timeout: float = 5.0) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
-    seen = []
+    seen: list[str] = []
     while time.monotonic() < deadline:
         batch: dict[str, Any] = http.get(f"/batches/{batch_id}").json()
         if not seen or seen[-1] != batch["status"]:

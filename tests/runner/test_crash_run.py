@@ -19,7 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from kimi_conformance.checks import CHECKS
-from kimi_conformance.mock.server import LoopbackServer, running
+from kimi_conformance.loopback import LoopbackServer, running
 from tests.checks.exchanges import MODEL, USAGE, chunk_event, completion, done
 
 

@@ -4,7 +4,7 @@ mock and every benign variation give no finding. tests/conftest.py prints the sc
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -28,7 +28,7 @@ def test_the_catalogue_is_large_and_covers_every_check() -> None:
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_catalogue(case: Case, tmp_path: Path, record_property: pytest.RecordProperty) -> None:
+def test_catalogue(case: Case, tmp_path: Path, record_property: Callable[[str, object], None]) -> None:
     result = run_case(case, suites_path(), tmp_path)
     record_property("selftest", f"{case.kind}:{'ok' if result.ok else 'bad'}")
     assert result.ok, f"{result.line()}\n{result.detail}"
@@ -51,7 +51,7 @@ def test_two_faults_per_rule_with_two_exceptions() -> None:
 
 
 @pytest.mark.parametrize("fault", RULE_FAULTS)
-def test_rule_fault(mock: MockServer, fault: str, record_property: pytest.RecordProperty) -> None:
+def test_rule_fault(mock: MockServer, fault: str, record_property: Callable[[str, object], None]) -> None:
     result = rule_fault_case(mock, FAULTS[fault])
     record_property("selftest", f"fault:{'ok' if result.ok else 'bad'}")
     assert result.ok and "HTTP002" not in result.found, f"{result.line()} {result.detail}"

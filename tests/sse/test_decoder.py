@@ -73,7 +73,7 @@ def test_framing_problems_are_reported_not_raised() -> None:
     assert sorted(p.kind for p in decoder.problems) == ["event-without-data", "invalid-utf8", "unterminated-event"]
 
 
-event_values = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n"), max_size=20)
+event_values = st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\r\n"), max_size=20)
 events_strategy = st.lists(
     st.builds(
         ServerSentEvent,

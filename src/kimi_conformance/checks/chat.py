@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
 
 from kimi_conformance import strict_json
 from kimi_conformance.checks.context import CheckContext
@@ -41,6 +40,41 @@ def _message(choice: dict[str, Any]) -> dict[str, Any]:
     return message if isinstance(message, dict) else {}
 
 
+def _is_integer(value: Any) -> bool:
+    """An integer, and not a boolean (which Python counts as one)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def requested_n(request: dict[str, Any]) -> int:
+    """The number of choices asked for (`n`, default 1); not applicable when `n` is no integer (the request's
+    problem: no count of choices can be held against it)."""
+    n = request.get("n") or 1
+    if isinstance(n, float) and n.is_integer():
+        n = int(n)
+    if not isinstance(n, int) or isinstance(n, bool):
+        raise NotApplicable
+    return n
+
+
+def expected_indexes(n: int) -> str:
+    """The choice indexes 0..n-1 as a message shows them (elided when there are many)."""
+    return str(list(range(n))) if n <= 10 else f"[0, 1, ..., {n - 1}]"
+
+
+def requested_tools(request: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The requested tools by function name (an entry naming no function is left out); not applicable when
+    `tools` is no list (the request's problem)."""
+    tools = request.get("tools") or []
+    if not isinstance(tools, list):
+        raise NotApplicable
+    named = {}
+    for tool in tools:
+        function = tool.get("function") if isinstance(tool, dict) else None
+        if isinstance(function, dict) and isinstance(function.get("name"), str):
+            named[function["name"]] = tool
+    return named
+
+
 @check("CHAT001", "Completion identity fields wrong", "#/components/schemas/ChatCompletion", operations=CHAT)
 def completion_identity(ctx: CheckContext, exchange: Exchange) -> None:
     """`object` is `chat.completion`, `id` a non-empty string, `created` an integer, `model` the requested model."""
@@ -65,10 +99,10 @@ def completion_identity(ctx: CheckContext, exchange: Exchange) -> None:
 def choices_match_n(ctx: CheckContext, exchange: Exchange) -> None:
     """There are exactly `n` choices (default 1) with indexes 0..n-1."""
     request, body = _completion(exchange)
-    n = request.get("n") or 1
-    indexes = sorted(int(c["index"]) for c in _choices(body) if isinstance(c.get("index"), int))
-    if indexes != list(range(int(n))) or len(_choices(body)) != n:
-        raise Violation(f"Received: choice indexes {indexes}\nExpected: {list(range(int(n)))} for n={n}")
+    n = requested_n(request)
+    indexes = sorted(c["index"] for c in _choices(body) if _is_integer(c.get("index")))
+    if len(_choices(body)) != n or indexes != list(range(n)):  # the count first: n may be huge
+        raise Violation(f"Received: choice indexes {indexes}\nExpected: {expected_indexes(n)} for n={n}")
 
 
 @check("CHAT003", "finish_reason wrong or inconsistent", "#/components/schemas/FinishReason", operations=CHAT)
@@ -78,11 +112,12 @@ def finish_reason_consistent(ctx: CheckContext, exchange: Exchange) -> None:
     for choice in _choices(body):
         reason = choice.get("finish_reason")
         calls = _message(choice).get("tool_calls") or []
-        if reason not in FINISH_REASONS:
+        if not isinstance(reason, str) or reason not in FINISH_REASONS:
             raise Violation(f"Received: finish_reason {brief(reason)}\nExpected: one of stop, length, tool_calls")
         if (reason == "tool_calls") != bool(calls) and not (reason == "length" and not calls):
+            carried = f"{len(calls)} tool call(s)" if isinstance(calls, list) else f"tool_calls {brief(calls)}"
             raise Violation(
-                f"Received: finish_reason {reason!r} with {len(calls)} tool call(s) in choice {choice.get('index')}\n"
+                f"Received: finish_reason {reason!r} with {carried} in choice {choice.get('index')}\n"
                 "Expected: tool_calls exactly when the message carries tool_calls"
             )
 
@@ -141,8 +176,8 @@ def stop_sequence_not_emitted(ctx: CheckContext, exchange: Exchange) -> None:
     request, body = _completion(exchange)
     stops = request.get("stop")
     stops = [stops] if isinstance(stops, str) else stops if isinstance(stops, list) else []
-    if not stops:
-        raise NotApplicable
+    if not stops or not all(isinstance(stop, str) for stop in stops):
+        raise NotApplicable  # no stop sequences, or some that are no strings (the request's problem)
     for choice in _choices(body):
         content = _message(choice).get("content") or ""
         for stop in stops:
@@ -172,6 +207,9 @@ def json_mode_output_valid(ctx: CheckContext, exchange: Exchange) -> None:
     if kind not in ("json_object", "json_schema"):
         raise NotApplicable
     assert isinstance(response_format, dict)
+    spec = response_format.get("json_schema") or {}
+    if kind == "json_schema" and not isinstance(spec, dict):
+        raise NotApplicable  # a json_schema that is no object (the request's problem)
     for choice in _choices(body):
         if choice.get("finish_reason") != "stop" or _message(choice).get("tool_calls"):
             continue
@@ -182,18 +220,20 @@ def json_mode_output_valid(ctx: CheckContext, exchange: Exchange) -> None:
             value = None
         if not isinstance(value, dict):
             raise Violation(f"Received: content {brief(content)}\nExpected: a JSON object ({kind})")
-        spec = response_format.get("json_schema") or {}
         if kind == "json_schema" and spec.get("strict", True) is not False:
             validate_against(spec.get("schema"), value, "content")
 
 
 def validate_against(schema: Any, value: Any, what: str) -> None:
-    """Raise a Violation when `value` breaks `schema` (an invalid schema is the request's problem, not ours)."""
+    """Raise a Violation when `value` breaks `schema`. An invalid schema is the request's problem, not ours: then
+    nothing is validated (the metaschema rejects most; one whose `$ref` points at what is no schema makes
+    jsonschema raise UnknownType, a referencing error or anything else while validating)."""
     if not isinstance(schema, dict):
         return
     try:
+        Draft202012Validator.check_schema(schema)
         errors = sorted(Draft202012Validator(schema).iter_errors(value), key=str)
-    except SchemaError:
+    except Exception:  # SchemaError, UnknownType, Unresolvable, ...: the schema the request sent cannot be used
         return
     if errors:
         raise Violation(f"Received: {what} {brief(value)}\nViolates: {errors[0].message[:200]}\nExpected: schema-valid")
@@ -203,14 +243,15 @@ def validate_against(schema: Any, value: Any, what: str) -> None:
 def tool_arguments_match_schema(ctx: CheckContext, exchange: Exchange) -> None:
     """Each tool call names a requested tool, and its arguments parse as JSON valid against the tool's schema."""
     request, body = _completion(exchange)
-    tools = {t.get("function", {}).get("name"): t for t in request.get("tools") or [] if isinstance(t, dict)}
-    calls = [c for choice in _choices(body) for c in _message(choice).get("tool_calls") or [] if isinstance(c, dict)]
+    tools = requested_tools(request)
+    calls = [call for choice in _choices(body) for call in _tool_calls(_message(choice))]
     if not calls:
         raise NotApplicable
     for call in calls:
-        function = call.get("function") or {}
+        raw = call.get("function")
+        function: dict[str, Any] = raw if isinstance(raw, dict) else {}
         name = function.get("name")
-        if name not in tools:
+        if not isinstance(name, str) or name not in tools:
             raise Violation(f"Received: a call to {brief(name)}\nExpected: one of the requested tools {sorted(tools)}")
         if tools[name].get("type") == "builtin_function":
             continue
@@ -218,7 +259,15 @@ def tool_arguments_match_schema(ctx: CheckContext, exchange: Exchange) -> None:
             arguments = strict_json.loads(function.get("arguments") or "")
         except (ValueError, TypeError):
             raise Violation(f"Received: arguments {brief(function.get('arguments'))}\nExpected: JSON") from None
-        validate_against(tools[name].get("function", {}).get("parameters"), arguments, f"arguments of {name}")
+        validate_against(tools[name]["function"].get("parameters"), arguments, f"arguments of {name}")
+
+
+def _tool_calls(message: dict[str, Any]) -> list[dict[str, Any]]:
+    """The message's tool calls (the objects among them); a Violation when `tool_calls` is set to no list."""
+    calls = message.get("tool_calls") or []
+    if not isinstance(calls, list):
+        raise Violation(f"Received: tool_calls {brief(calls)}\nExpected: a list of calls to the requested tools")
+    return [call for call in calls if isinstance(call, dict)]
 
 
 @check("CHAT010", "Reasoning returned with thinking disabled", "#/components/schemas/ChatCompletion", operations=CHAT)

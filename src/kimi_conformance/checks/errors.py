@@ -57,7 +57,7 @@ def error_type_documented(ctx: CheckContext, exchange: Exchange) -> None:
     documented = DOCUMENTED_TYPES.get(status)
     if documented is None:
         raise NotApplicable
-    if received not in documented:
+    if not isinstance(received, str) or received not in documented:
         severity = Severity.WARNING if status >= 500 else None
         raise Violation(
             f"Received: HTTP {status} type {received!r}\nExpected: one of {', '.join(sorted(documented))}",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from kimi_conformance import contract
 from kimi_conformance.checks.runner import NotApplicable
 from kimi_conformance.exchange import Exchange
 from kimi_conformance.findings import Violation
@@ -15,6 +16,13 @@ def status_of(exchange: Exchange) -> int:
     if exchange.status is None:
         raise NotApplicable
     return exchange.status
+
+
+def contract_operation(exchange: Exchange) -> str:
+    """The exchange's operation; not applicable when the contract does not know it (the proxy's `unknownRoute`)."""
+    if exchange.operation not in contract.operations():
+        raise NotApplicable
+    return exchange.operation
 
 
 def json_body(exchange: Exchange) -> Any:

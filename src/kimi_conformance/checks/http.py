@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kimi_conformance import contract
 from kimi_conformance.checks.context import CheckContext
-from kimi_conformance.checks.guards import status_of
+from kimi_conformance.checks.guards import contract_operation, status_of
 from kimi_conformance.checks.registry import check
 from kimi_conformance.exchange import Exchange
 from kimi_conformance.findings import Violation
@@ -33,7 +33,7 @@ def _documented_statuses(operation: str) -> list[str]:
 def status_code_documented(ctx: CheckContext, exchange: Exchange) -> None:
     """The status is one the contract documents for the operation."""
     status = status_of(exchange)
-    documented = _documented_statuses(exchange.operation)
+    documented = _documented_statuses(contract_operation(exchange))
     if str(status) not in documented and f"{str(status)[0]}XX" not in documented and "default" not in documented:
         raise Violation(f"Received: HTTP {status}\nExpected: one of {', '.join(documented)}")
 
@@ -42,7 +42,7 @@ def status_code_documented(ctx: CheckContext, exchange: Exchange) -> None:
 def content_type_documented(ctx: CheckContext, exchange: Exchange) -> None:
     """The Content-Type is one the contract documents for the status (parameters such as charset aside)."""
     status = status_of(exchange)
-    response = contract.documented_responses(exchange.operation).get(str(status))
+    response = contract.documented_responses(contract_operation(exchange)).get(str(status))
     if response is None or "content" not in response:
         return
     media_types = list(response["content"])

@@ -20,17 +20,28 @@ def _related_json(exchange: Exchange, name: str) -> dict[str, Any]:
     return success_json(other)
 
 
+def _listed(body: dict[str, Any]) -> list[Any] | None:
+    """The list's `data` (empty when absent or null), or None when it is something other than a list."""
+    data = body.get("data")
+    if data is None:
+        return []
+    return data if isinstance(data, list) else None
+
+
 @check("MODL001", "Models list malformed", "#/components/schemas/ModelList", operations=["listModels"])
 def models_listed(ctx: CheckContext, exchange: Exchange) -> None:
     """The list has at least one model, unique ids, and a positive context_length where given."""
     body = success_json(exchange)
-    data = [m for m in body.get("data") or [] if isinstance(m, dict)]
+    listed = _listed(body)
+    if listed is None:
+        raise Violation(f"Received: data {brief(body['data'])}\nExpected: a list of models")
+    data = [m for m in listed if isinstance(m, dict)]
     ids = [m.get("id") for m in data]
     if not data or len(set(map(str, ids))) != len(ids):
         raise Violation(f"Received: ids {brief(ids)}\nExpected: at least one model, ids unique")
     for model in data:
         length = model.get("context_length")
-        if length is not None and (not isinstance(length, int) or length <= 0):
+        if length is not None and (isinstance(length, bool) or not isinstance(length, int) or length <= 0):
             raise Violation(f"Received: context_length {brief(length)} for {model.get('id')}\nExpected: > 0")
 
 
@@ -43,10 +54,10 @@ def models_listed(ctx: CheckContext, exchange: Exchange) -> None:
 )
 def models_known_to_contract(ctx: CheckContext, exchange: Exchange) -> None:
     """Every listed model is one the contract knows (directly or through --model-family); others are drift."""
-    body = success_json(exchange)
-    unknown = sorted(
-        str(m.get("id")) for m in body.get("data") or [] if isinstance(m, dict) and not ctx.model(m.get("id"))
-    )
+    listed = _listed(success_json(exchange))
+    if listed is None:
+        raise NotApplicable  # MODL001 and SCHM001 report it
+    unknown = sorted(str(m.get("id")) for m in listed if isinstance(m, dict) and not ctx.model(m.get("id")))
     if unknown:
         raise Violation(f"Received: {', '.join(unknown)}\nExpected: model ids the contract describes")
 
@@ -61,13 +72,12 @@ def uploaded_file_consistent(ctx: CheckContext, exchange: Exchange) -> None:
     """After an upload, the file is listed and retrieving it gives the same id, bytes, filename and purpose."""
     uploaded = _related_json(exchange, "upload")
     body = success_json(exchange)
-    found = (
-        body
-        if exchange.operation == "retrieveFile"
-        else next(
-            (f for f in body.get("data") or [] if isinstance(f, dict) and f.get("id") == uploaded.get("id")), None
-        )
-    )
+    found: dict[str, Any] | None = body
+    if exchange.operation != "retrieveFile":
+        listed = _listed(body)
+        if listed is None:
+            raise Violation(f"Received: data {brief(body['data'])}\nExpected: a list with {uploaded.get('id')}")
+        found = next((f for f in listed if isinstance(f, dict) and f.get("id") == uploaded.get("id")), None)
     if found is None:
         raise Violation(f"Received: a list without {uploaded.get('id')}\nExpected: the uploaded file listed")
     for key in ("id", "bytes", "filename", "purpose"):
@@ -88,7 +98,10 @@ def deleted_file_is_gone(ctx: CheckContext, exchange: Exchange) -> None:
     """After a successful delete, the file is not listed and getting it or its content is 404."""
     deleted = _related_json(exchange, "delete")
     if exchange.operation == "listFiles":
-        ids = [f.get("id") for f in success_json(exchange).get("data") or [] if isinstance(f, dict)]
+        listed = _listed(success_json(exchange))
+        if listed is None:
+            raise NotApplicable  # SCHM001 reports it
+        ids = [f.get("id") for f in listed if isinstance(f, dict)]
         if deleted.get("id") in ids:
             raise Violation(f"Received: {deleted.get('id')} still listed\nExpected: not listed after delete")
         return
@@ -145,7 +158,9 @@ def batch_echoes_request(ctx: CheckContext, exchange: Exchange) -> None:
 def batch_list_pages(ctx: CheckContext, exchange: Exchange) -> None:
     """`limit` is honoured, `has_more` is a boolean, and a batch created just before is on the first page."""
     body = success_json(exchange)
-    data = body.get("data") or []
+    data = _listed(body)
+    if data is None:
+        raise Violation(f"Received: data {brief(body['data'])}\nExpected: a list of batches")
     limit = (exchange.request_json or {}).get("limit") if isinstance(exchange.request_json, dict) else None
     if isinstance(limit, int) and len(data) > limit:
         raise Violation(f"Received: {len(data)} batches\nExpected: at most limit={limit}")
@@ -180,7 +195,8 @@ def batch_output_complete(ctx: CheckContext, exchange: Exchange) -> None:
     if expected_ids is None or not isinstance(expected_ids.request_json, list):
         raise NotApplicable
     try:
-        ids = sorted(line.get("custom_id") for line in strict_json.jsonl(exchange.body.decode("utf-8", "replace")))
+        lines = strict_json.jsonl(exchange.body.decode("utf-8", "replace"))
+        ids = sorted((line.get("custom_id") for line in lines), key=str)  # a missing custom_id is None
     except (ValueError, AttributeError):
         raise Violation(f"Received: {exchange.excerpt(200)}\nExpected: JSON lines") from None
     if ids != sorted(expected_ids.request_json):

@@ -6,7 +6,7 @@ from jsonschema.exceptions import best_match
 
 from kimi_conformance import contract
 from kimi_conformance.checks.context import CheckContext
-from kimi_conformance.checks.guards import raise_external, status_of
+from kimi_conformance.checks.guards import contract_operation, raise_external, status_of
 from kimi_conformance.checks.registry import check
 from kimi_conformance.checks.runner import NotApplicable
 from kimi_conformance.exchange import Exchange
@@ -22,7 +22,7 @@ def response_schema_conformance(ctx: CheckContext, exchange: Exchange) -> None:
     raise_external(exchange, "SCHM001")
     if exchange.content_type not in _JSON_TYPES:
         raise NotApplicable
-    pointer = contract.response_schema_pointer(exchange.operation, status, exchange.content_type)
+    pointer = contract.response_schema_pointer(contract_operation(exchange), status, exchange.content_type)
     if pointer is None:
         raise NotApplicable
     try:

@@ -3,10 +3,18 @@ identity, delta order per choice, tool-call fragments, finish_reason, and Moonsh
 
 from __future__ import annotations
 
+import json
+from collections.abc import Hashable, Iterable
 from typing import Any
 
 from kimi_conformance import strict_json
-from kimi_conformance.checks.chat import FINISH_REASONS, validate_against
+from kimi_conformance.checks.chat import (
+    FINISH_REASONS,
+    expected_indexes,
+    requested_n,
+    requested_tools,
+    validate_against,
+)
 from kimi_conformance.checks.context import CheckContext
 from kimi_conformance.checks.guards import brief, status_of
 from kimi_conformance.checks.registry import check
@@ -79,16 +87,28 @@ def chunk_identity_consistent(ctx: CheckContext, exchange: Exchange) -> None:
     chunks = exchange.stream().chunks
     if not chunks:
         raise NotApplicable
-    objects = {c.get("object") for c in chunks}
-    ids = {c.get("id") for c in chunks}
-    models = {c.get("model") for c in chunks}
+    objects = _distinct(c.get("object") for c in chunks)
+    ids = _distinct(c.get("id") for c in chunks)
+    models = _distinct(c.get("model") for c in chunks)
     created_ok = all(isinstance(c.get("created"), int) and not isinstance(c.get("created"), bool) for c in chunks)
-    if objects != {"chat.completion.chunk"} or len(ids) != 1 or models != {request.get("model")} or not created_ok:
+    requested = _distinct([request.get("model")])
+    if objects != {"chat.completion.chunk"} or len(ids) != 1 or models != requested or not created_ok:
         raise Violation(
-            f"Received: object {sorted(map(str, objects))}, {len(ids)} id(s), model {sorted(map(str, models))}, "
+            f"Received: object {_shown(objects)}, {len(ids)} id(s), model {_shown(models)}, "
             f"created integers: {created_ok}\nExpected: chat.completion.chunk, one id, model "
             f"{request.get('model')!r}, integer created"
         )
+
+
+def _distinct(values: Iterable[Any]) -> set[Any]:
+    """The distinct values; a list or an object (which a set cannot hold) as its JSON text in a 1-tuple, which
+    equals no JSON scalar."""
+    return {value if isinstance(value, Hashable) else (json.dumps(value, sort_keys=True),) for value in values}
+
+
+def _shown(values: set[Any]) -> list[str]:
+    """Distinct values (`_distinct`) as sorted text."""
+    return sorted(value[0] if isinstance(value, tuple) else str(value) for value in values)
 
 
 @check("CHNK002", "Choice index or role out of place", "#/components/schemas/ChatCompletionChunk", operations=CHAT)
@@ -96,9 +116,9 @@ def role_only_in_first_delta(ctx: CheckContext, exchange: Exchange) -> None:
     """Choice indexes are 0..n-1, and `role: assistant` comes in each choice's first delta only."""
     request = _streamed(exchange)
     choices = exchange.stream().choices
-    n = request.get("n") or 1
-    if sorted(choices) != list(range(int(n))):
-        raise Violation(f"Received: choice indexes {sorted(choices)}\nExpected: {list(range(int(n)))}")
+    n = requested_n(request)
+    if len(choices) != n or sorted(choices) != list(range(n)):  # the count first: n may be huge
+        raise Violation(f"Received: choice indexes {sorted(choices)}\nExpected: {expected_indexes(n)}")
     for index, state in choices.items():
         if state.roles != [0]:
             raise Violation(
@@ -126,12 +146,13 @@ def tool_call_fragments_well_formed(ctx: CheckContext, exchange: Exchange) -> No
     """A call's first fragment has id, type and function name; later ones only argument pieces; the assembled
     arguments are JSON valid against the tool's schema."""
     request = _streamed(exchange)
-    tools = {t.get("function", {}).get("name"): t for t in request.get("tools") or [] if isinstance(t, dict)}
+    tools = requested_tools(request)
     for index, state in exchange.stream().choices.items():
         for call_index, fragments in state.calls.items():
             first, rest = fragments[0], fragments[1:]
-            function = first.get("function") or {}
-            if not first.get("id") or first.get("type") != "function" or not function.get("name"):
+            function: dict[str, Any] = first.get("function") or {}
+            # a `function` that is no object crashes `.get` here: the documented check boundary (test_boundary.py)
+            if not first.get("id") or first.get("type") != "function" or not _is_name(function.get("name")):
                 raise Violation(
                     f"Received: first fragment {brief(first)} of call {call_index} (choice {index})\n"
                     "Expected: index, id, type function and function.name"
@@ -146,7 +167,7 @@ def tool_call_fragments_well_formed(ctx: CheckContext, exchange: Exchange) -> No
                     severity=Severity.WARNING,
                 )
             arguments = "".join(str((f.get("function") or {}).get("arguments") or "") for f in fragments)
-            name = function.get("name")
+            name = function["name"]
             tool = tools.get(name)
             if tool is None or tool.get("type") == "builtin_function":
                 continue
@@ -154,7 +175,11 @@ def tool_call_fragments_well_formed(ctx: CheckContext, exchange: Exchange) -> No
                 value = strict_json.loads(arguments)
             except ValueError:
                 raise Violation(f"Received: assembled arguments {arguments[:120]!r}\nExpected: JSON") from None
-            validate_against(tool.get("function", {}).get("parameters"), value, f"arguments of {name}")
+            validate_against(tool["function"].get("parameters"), value, f"arguments of {name}")
+
+
+def _is_name(value: Any) -> bool:
+    return isinstance(value, str) and bool(value)
 
 
 @check("CHNK005", "finish_reason wrong in stream", "#/components/schemas/FinishReason", operations=CHAT)
@@ -163,7 +188,7 @@ def one_finish_reason_per_choice(ctx: CheckContext, exchange: Exchange) -> None:
     _streamed(exchange)
     for index, state in exchange.stream().choices.items():
         reasons = [reason for _, reason in state.finish]
-        if len(reasons) != 1 or reasons[0] not in FINISH_REASONS:
+        if len(reasons) != 1 or not isinstance(reasons[0], str) or reasons[0] not in FINISH_REASONS:
             raise Violation(
                 f"Received: finish_reason(s) {reasons} for choice {index}\n"
                 "Expected: exactly one of stop, length, tool_calls"
@@ -228,8 +253,11 @@ def include_usage_chunk(ctx: CheckContext, exchange: Exchange) -> None:
     """With `stream_options.include_usage`, exactly one `choices: []` chunk with usage comes last; no other chunk
     carries a top-level usage other than null."""
     request = _streamed(exchange)
+    options = request.get("stream_options") or {}
+    if not isinstance(options, dict):
+        raise NotApplicable  # stream_options that are no object (the request's problem)
     streamed = exchange.stream()
-    wanted = (request.get("stream_options") or {}).get("include_usage") is True
+    wanted = options.get("include_usage") is True
     usage_chunks = [(position, usage) for position, usage, empty in streamed.top_usage if empty and usage]
     others = [position for position, usage, empty in streamed.top_usage if not empty and usage is not None]
     if others:
@@ -248,12 +276,20 @@ def include_usage_chunk(ctx: CheckContext, exchange: Exchange) -> None:
     total = usage_chunks[0][1]
     if per_choice and (
         total.get("prompt_tokens") != per_choice[0].get("prompt_tokens")
-        or total.get("completion_tokens") != sum(int(u.get("completion_tokens") or 0) for u in per_choice)
+        or total.get("completion_tokens") != _completion_sum(per_choice)
     ):
         raise Violation(
             f"Received: usage chunk {brief(total)} for choice usage {brief(per_choice)}\n"
             "Expected: the same prompt_tokens, and completion_tokens summed over the choices"
         )
+
+
+def _completion_sum(usages: list[dict[str, Any]]) -> int | None:
+    """The choices' completion_tokens added up (a missing count as 0); None when one is no number."""
+    try:
+        return sum(int(usage.get("completion_tokens") or 0) for usage in usages)
+    except (TypeError, ValueError, OverflowError):
+        return None
 
 
 @check(

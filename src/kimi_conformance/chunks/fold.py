@@ -5,9 +5,10 @@ per index, usage from the `choices: []` chunk or else the final choice chunks)."
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from kimi_conformance.chunks.view import ChoiceTrace, StreamView
+if TYPE_CHECKING:
+    from kimi_conformance.chunks.view import ChoiceTrace, StreamView
 
 
 def fold(view: StreamView) -> dict[str, Any] | None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kimi_conformance import strict_json
+from kimi_conformance.chunks.fold import fold
 from kimi_conformance.sse import FramingProblem, ServerSentEvent, SSEDecoder
 
 DONE = "[DONE]"
@@ -27,8 +28,10 @@ class ChoiceTrace:
 
     kinds: list[str] = field(default_factory=list)
     """The meaningful parts of each delta, in the order they came (`DELTA_KINDS`)."""
+    deltas: int = 0
+    """How many deltas the choice has had (chunks naming its index, meaningful or not)."""
     roles: list[int] = field(default_factory=list)
-    """Positions in `kinds` at which a delta carried `role`."""
+    """Numbers (0 = the choice's first, counting every delta) of the deltas that carried `role`."""
     finish: list[tuple[int, Any]] = field(default_factory=list)
     """(chunk position, finish_reason) for every non-null finish_reason."""
     after_finish: int = 0
@@ -64,8 +67,6 @@ class StreamView:
     def completion(self) -> dict[str, Any] | None:
         """The `chat.completion` this stream amounts to (`fold`), or None for a stream with no chunks."""
         if not self._folded:
-            from kimi_conformance.chunks.fold import fold
-
             self._completion, self._folded = fold(self), True
         return self._completion
 
@@ -119,7 +120,8 @@ def _delta(state: ChoiceTrace, position: int, choice: dict[str, Any]) -> None:
     if state.finish and (present or delta.get("role")):
         state.after_finish += 1
     if "role" in delta:
-        state.roles.append(len(state.kinds))
+        state.roles.append(state.deltas)
+    state.deltas += 1
     state.kinds += present
     if isinstance(delta.get("content"), str):
         state.content.append(delta["content"])
