@@ -10,7 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from kimi_conformance.mock import MockConfig, serve_in_thread
+from kimi_conformance.loopback import LoopbackServer, running
+from kimi_conformance.mock import MockConfig, create_app, serve_in_thread
 
 ROOT = Path(__file__).resolve().parents[2]
 SUITES = ROOT / "suites"
@@ -102,3 +103,36 @@ def test_an_unreachable_target_is_one_classified_finding(tmp_path: Path) -> None
     assert returncode == 1
     assert [f["code"] for f in results["findings"]] == ["HTTP001"]
     assert "does not answer" in output and "Traceback" not in output
+
+
+class CountingModels:
+    """ASGI middleware counting `GET /v1/models` on its way to the mock."""
+
+    def __init__(self, app: Any) -> None:
+        self.app, self.count = app, 0
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET" and scope["path"] == "/v1/models":
+            self.count += 1
+        await self.app(scope, receive, send)
+
+
+def test_a_url_target_is_asked_for_its_models_once_per_run_within_the_budget(tmp_path: Path) -> None:
+    """Two xdist workers: the controller asks once (`GET /models`, also the reachability probe) and hands the
+    answer to both; the request is spent within the budget like any other."""
+    counted = CountingModels(create_app(MockConfig(api_keys=frozenset({"url-key"}))))
+    test = "test_chat.py::test_max_tokens_cap"  # one request per model
+    found = []
+    with running(LoopbackServer(counted), "counted-mock") as server:  # type: ignore[arg-type]
+        for models in (["--model", "kimi-k2-turbo-preview"], []):
+            folder = tmp_path / str(len(models))
+            folder.mkdir()
+            target = ["--target", server.api_base, "--api-key-env", "URL_KEY", "-n", "2", *models, test]
+            returncode, results, output = run(folder, *target, env={"URL_KEY": "url-key"})
+            assert returncode == 0, output[-2000:]
+            found.append((counted.count, results["summary"]["tests"]["passed"], results["spending"]["requests"]))
+            counted.count = 0
+    (probes, tested, requests), (listed_probes, listed_tested, listed_requests) = found
+    assert (probes, tested, requests) == (1, 1, 2)
+    assert listed_probes == 1 and listed_tested > 5  # every listed model the contract knows, from that one answer
+    assert listed_requests == 1 + listed_tested
