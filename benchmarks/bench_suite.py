@@ -101,8 +101,8 @@ def run_ours(api_base: str, profile: str, workers: int, work: Path) -> Measureme
         tests = ", ".join(f"{n} {state}" for state, n in summary.get("tests", {}).items()) or "none"
         result.details += [
             f"tests: {tests}; workers: {workers or 'serial'}; profile {profile} "
-            f"({PROFILES[profile].contract_examples} examples per operation and mode, hypothesis phases "
-            f"{'+'.join(phase.name for phase in PROFILES[profile].contract_phases)}); run's own duration_s "
+            f"({PROFILES[profile].contract.max_examples} examples per operation and mode, hypothesis phases "
+            f"{'+'.join(phase.name for phase in PROFILES[profile].contract.phases)}); run's own duration_s "
             f"{results['duration_s']}",
             f"check outcomes: {summary['passed']} passed, {summary['failed']} failed, "
             f"{summary['not_applicable']} not applicable, over {len(results['checks'])} check codes and "
@@ -276,7 +276,7 @@ def main() -> int:
     parser.add_argument(
         "--max-examples",
         type=int,
-        default=PROFILES["standard"].contract_examples,
+        default=PROFILES["standard"].contract.max_examples,
         help="schemathesis --max-examples (default 20, as our --profile standard)",
     )
     parser.add_argument("--profile", choices=tuple(PROFILES), default="standard", help="our suite's --profile")

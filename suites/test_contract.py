@@ -70,19 +70,19 @@ def test_operation(
 ) -> None:
     operation = contract_schema.find_operation_by_id(operation_id)
     redactor = Redactor(frozenset({target.api_key or ""}))
-    judged: list[Judgement] = []
+    findings = Judgement()
     unanswered: list[Exchange] = []
     sent = 0
 
-    profile = PROFILES[kimi_settings.profile]
+    profile = PROFILES[kimi_settings.profile].contract
     guard = run_guard(request.config)
 
     @settings(
-        max_examples=profile.contract_examples,
+        max_examples=profile.max_examples,
         deadline=None,
         database=None,
         derandomize=True,
-        phases=profile.contract_phases,
+        phases=profile.phases,
         suppress_health_check=list(HealthCheck),
     )
     @given(case=operation.as_strategy(generation_mode=mode))
@@ -96,24 +96,21 @@ def test_operation(
             raise  # the budget or the quota stops the run (the plugin says so)
         except Exception as error:  # connection refused, reset, timeout: a finding (HTTP001), not a crash
             unanswered.append(unanswered_exchange(case, error, redactor))
-            judged.append(conformance_session.check(unanswered[0], request.node.nodeid))
+            findings.extend(conformance_session.check(unanswered[0], request.node.nodeid))
             return
         sent += 1
         exchange = exchange_for(case, response, redactor)
         attribute_failures(case, response, exchange)
-        judged.append(conformance_session.check(exchange, request.node.nodeid))
+        findings.extend(conformance_session.check(exchange, request.node.nodeid))
 
     try:
         exercise()
     except Exception as exc:  # schemathesis cannot generate for this operation and mode (e.g. nothing to negate)
         if type(exc).__name__ not in GENERATION_LIMITS:
             raise
-        if sent == 0 and not any(judged):
+        if sent == 0 and not findings:
             pytest.skip(f"no {mode.value} data can be generated for {operation_id}: {type(exc).__name__}")
         # Some draws hit a schema construct schemathesis cannot negate (UnsupportedSchema, e.g. a `not` below
         # the root): what was sent until then is judged, the rest of this operation's exploration ends here.
-    findings = {(f.code, f.message): f for judgement in judged for f in judgement.findings}
-    crashes = {(o.code, o.crash): o for judgement in judged for o in judgement.crashes}
-    if findings or crashes:
-        failed = Judgement(list(findings.values())[:10], list(crashes.values())[:10])
-        pytest.fail(failed.render(), pytrace=False)
+    if findings:
+        pytest.fail(findings.distinct(10).render(), pytrace=False)

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from kimi_conformance.suite import (
-    PROFILES,
+    RULE_EXAMPLES,
     ChatView,
     ConformanceSession,
     Judgement,
@@ -51,7 +51,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def _send_all(client: TargetClient, session: ConformanceSession, probes: list[Probe], test: str) -> Judgement:
     judgement = Judgement()
     for probe in probes:
-        judgement += session.check(send_probe(client, probe), test)
+        judgement.extend(session.check(send_probe(client, probe), test))
     return judgement
 
 
@@ -106,10 +106,10 @@ def test_sampling_explored(
     param = rule.param
     assert param is not None
     build = ProbeBuilder(model, target_id)
-    judged: list[Judgement] = []
+    findings = Judgement()
 
     @settings(
-        max_examples=PROFILES[kimi_settings.profile].rule_examples,
+        max_examples=RULE_EXAMPLES[kimi_settings.profile],
         phases=[Phase.generate],
         database=None,
         deadline=None,
@@ -123,7 +123,7 @@ def test_sampling_explored(
         body = build.body(off, **{param.name: int(value) if param.integer else value}, **companions(param, model))
         broken = broken_rules(ChatView(body, model, thinking_on(body, model)))
         probe = Probe(rule.id, f"{param.name}={value:g}{' (thinking off)' if off else ''}", body, not broken)
-        judged.append(_send_all(target_client, conformance_session, [probe], request.node.nodeid))
+        findings.extend(_send_all(target_client, conformance_session, [probe], request.node.nodeid))
 
     explore()
-    _fail_on(sum(judged, Judgement()))
+    _fail_on(findings)

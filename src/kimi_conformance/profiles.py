@@ -8,23 +8,37 @@ from hypothesis import Phase
 
 
 @dataclass(frozen=True, slots=True)
+class Examples:
+    """How many examples hypothesis draws for one generated test, and in which phases."""
+
+    max_examples: int
+    phases: tuple[Phase, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Profile:
-    """How many examples hypothesis draws, and in which phases, for each kind of generated test."""
+    """The examples of each kind of generated test."""
 
     name: str
-    contract_examples: int
+    contract: Examples
     """Generated cases per operation and generation mode in the contract suite."""
-    contract_phases: tuple[Phase, ...]
-    rule_examples: int
+    rules: Examples
     """Hypothesis examples per sampling rule (and thinking mode) in the rules suite."""
 
 
+_GENERATE = (Phase.explicit, Phase.generate)
 PROFILES: dict[str, Profile] = {
     profile.name: profile
     for profile in (
-        Profile("quick", 5, (Phase.explicit, Phase.generate), 3),
-        Profile("standard", 20, (Phase.explicit, Phase.generate), 8),
-        Profile("thorough", 100, (Phase.explicit, Phase.reuse, Phase.generate, Phase.target), 40),
+        Profile("quick", Examples(5, _GENERATE), Examples(3, (Phase.generate,))),
+        Profile("standard", Examples(20, _GENERATE), Examples(8, (Phase.generate,))),
+        Profile(
+            "thorough",
+            Examples(100, (Phase.explicit, Phase.reuse, Phase.generate, Phase.target)),
+            Examples(40, (Phase.generate,)),
+        ),
     )
 }
 PROFILE_NAMES = tuple(PROFILES)
+RULE_EXAMPLES = {name: profile.rules.max_examples for name, profile in PROFILES.items()}
+"""Examples per sampling rule, by profile name (a view of `PROFILES`)."""

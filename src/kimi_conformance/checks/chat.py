@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import json
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -224,16 +226,26 @@ def json_mode_output_valid(ctx: CheckContext, exchange: Exchange) -> None:
             validate_against(spec.get("schema"), value, "content")
 
 
+@functools.lru_cache(maxsize=256)
+def _valid_schema(text: str) -> bool:
+    """Whether a schema (as canonical JSON text) passes the 2020-12 metaschema; a run sends the same few schemas
+    (its tools, its response formats) again and again, so each is checked once."""
+    try:
+        Draft202012Validator.check_schema(json.loads(text))
+    except Exception:  # SchemaError, or a schema too odd for the metaschema check itself
+        return False
+    return True
+
+
 def validate_against(schema: Any, value: Any, what: str) -> None:
     """Raise a Violation when `value` breaks `schema`. An invalid schema is the request's problem, not ours: then
     nothing is validated (the metaschema rejects most; one whose `$ref` points at what is no schema makes
     jsonschema raise UnknownType, a referencing error or anything else while validating)."""
-    if not isinstance(schema, dict):
+    if not isinstance(schema, dict) or not _valid_schema(json.dumps(schema, sort_keys=True, default=str)):
         return
     try:
-        Draft202012Validator.check_schema(schema)
         errors = sorted(Draft202012Validator(schema).iter_errors(value), key=str)
-    except Exception:  # SchemaError, UnknownType, Unresolvable, ...: the schema the request sent cannot be used
+    except Exception:  # UnknownType, Unresolvable, ...: the schema the request sent cannot be used
         return
     if errors:
         raise Violation(f"Received: {what} {brief(value)}\nViolates: {errors[0].message[:200]}\nExpected: schema-valid")

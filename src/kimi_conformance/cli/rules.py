@@ -77,6 +77,6 @@ def rules(model_id: str | None, output: str, profile: str) -> None:
     click.echo(
         f"{len(rows)} rules apply to {model.id}; a rules run (suites/test_rules.py, profile {profile}) sends at "
         f"most {count} requests: {probes} edge probes + up to {count - probes} hypothesis examples "
-        f"({PROFILES[profile].rule_examples} per sampling parameter and thinking mode), "
+        f"({PROFILES[profile].rules.max_examples} per sampling parameter and thinking mode), "
         "each with max_completion_tokens 1"
     )

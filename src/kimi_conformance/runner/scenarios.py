@@ -108,7 +108,7 @@ def batch_line(custom_id: str, model_id: str) -> dict[str, Any]:
 def rule_probe_count(model: ModelInfo, profile: str) -> int:
     """Requests a full rules run costs for one model: the boundary probes plus the hypothesis examples."""
     explored = sum(len(ProbeBuilder(model).modes()) for rule in load_rules().rules_for(model) if rule.param is not None)
-    return len(probes_for(model)) + explored * PROFILES[profile].rule_examples
+    return len(probes_for(model)) + explored * PROFILES[profile].rules.max_examples
 
 
 def send_probe(client: TargetClient, probe: Probe) -> Exchange:

@@ -63,7 +63,7 @@ def load_schema(
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
     schema.config.update(base_url=root, headers=headers, request_timeout=timeout)
     schema.config.generation.update(
-        max_examples=PROFILES[profile].contract_examples, modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE]
+        max_examples=PROFILES[profile].contract.max_examples, modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE]
     )
     if models and any(target != contract for target, contract in models.items()):
         schema.hook("map_body")(_to_target_ids(models))

@@ -17,9 +17,10 @@ from kimi_conformance.exchange import Exchange
 from kimi_conformance.findings import Finding, blocks
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Judgement:
-    """What one exchange's checks say against the test that sent it: blocking findings and crashed checks."""
+    """What the checks say against the test that sent the exchanges: blocking findings and crashed checks (of
+    one exchange, or gathered over several with `extend`)."""
 
     findings: list[Finding] = field(default_factory=list)
     crashes: list[Outcome] = field(default_factory=list)
@@ -27,8 +28,16 @@ class Judgement:
     def __bool__(self) -> bool:
         return bool(self.findings or self.crashes)
 
-    def __add__(self, other: Judgement) -> Judgement:
-        return Judgement(self.findings + other.findings, self.crashes + other.crashes)
+    def extend(self, other: Judgement) -> None:
+        """Gather another exchange's judgement into this one."""
+        self.findings += other.findings
+        self.crashes += other.crashes
+
+    def distinct(self, limit: int) -> Judgement:
+        """At most `limit` findings of distinct (code, message) and crashes of distinct (code, crash)."""
+        findings = {(f.code, f.message): f for f in self.findings}
+        crashes = {(o.code, o.crash): o for o in self.crashes}
+        return Judgement(list(findings.values())[:limit], list(crashes.values())[:limit])
 
     @property
     def codes(self) -> frozenset[str]:
