@@ -30,6 +30,13 @@ def render_markdown() -> str:
         "reference into `openapi/moonshot.openapi.yaml`. Errors fail a run; warnings fail it only with `--strict`;",
         "info never does. Select with `--checks` / `--exclude-checks` (codes or names).",
         "",
+        "Each check on each exchange ends passed, failed (a finding), not applicable, or crashed: a check that",
+        "raises anything but its finding has erred itself. A crash is kept as its own outcome (the check's code,",
+        "the exception's type and message), the other checks of the exchange still run, the test fails saying",
+        "`tool error: check CODE ... crashed`, and the run's verdict is `error` (exit code 3), not `fail`.",
+        "A streamed chat completion is also folded into the `chat.completion` it amounts to, which faces the",
+        "non-streaming checks (`SCHM001`, `CHAT...`) under the same request: in a run and in the proxy alike.",
+        "",
         "This file is generated: `kimi-conformance checks --format markdown > docs/checks.md`.",
         "",
     ]
