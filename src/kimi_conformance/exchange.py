@@ -142,6 +142,8 @@ class Exchange:
             response_headers={"content-type": "application/json"},
             body=json.dumps(completion).encode(),
             related=self.related,
+            _parsed=completion,  # the body's parse, known already
+            _parsed_done=True,
         )
 
     def cassette_record(self, test: str = "") -> dict[str, Any]:

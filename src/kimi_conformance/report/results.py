@@ -61,6 +61,21 @@ class RunResult:
     """Why the budget (or the target's quota) stopped the run before it finished."""
     not_run: list[str] = field(default_factory=list)
     """Tests that were never run because the run stopped early."""
+    _distinct: tuple[int, list[Finding], list[Outcome]] | None = field(default=None, init=False, repr=False)
+
+    def _distinct_outcomes(self) -> tuple[list[Finding], list[Outcome]]:
+        """Distinct findings and crashes, gathered in one pass over the outcomes (again when outcomes were added)."""
+        if self._distinct is None or self._distinct[0] != len(self.outcomes):
+            findings: dict[tuple[str, str, str, str], Finding] = {}
+            crashes: dict[tuple[str, str, str | None], Outcome] = {}
+            for outcome in self.outcomes:
+                if outcome.finding is not None:
+                    f = outcome.finding
+                    findings.setdefault((f.code, f.operation, f.message, f.request), f)
+                elif outcome.status is Status.CRASHED:
+                    crashes.setdefault((outcome.code, outcome.operation, outcome.crash), outcome)
+            self._distinct = (len(self.outcomes), list(findings.values()), list(crashes.values()))
+        return self._distinct[1], self._distinct[2]
 
     @property
     def verdict(self) -> str:
@@ -100,20 +115,12 @@ class RunResult:
     @property
     def crashes(self) -> list[Outcome]:
         """Crashed check outcomes, each distinct (code, operation, crash) once."""
-        unique: dict[tuple[str, str, str | None], Outcome] = {}
-        for outcome in self.outcomes:
-            if outcome.status is Status.CRASHED:
-                unique.setdefault((outcome.code, outcome.operation, outcome.crash), outcome)
-        return list(unique.values())
+        return self._distinct_outcomes()[1]
 
     @property
     def findings(self) -> list[Finding]:
-        unique: dict[tuple[str, str, str, str], Finding] = {}
-        for outcome in self.outcomes:
-            if outcome.finding is not None:
-                f = outcome.finding
-                unique.setdefault((f.code, f.operation, f.message, f.request), f)
-        return list(unique.values())
+        """Findings, each distinct (code, operation, message, request) once."""
+        return self._distinct_outcomes()[0]
 
     def pass_at_k(self) -> dict[str, dict[str, int]]:
         """Per model-behaviour check: cases judged, passed at the first attempt, passed within k attempts."""
@@ -181,6 +188,7 @@ class RunResult:
         ]
 
     def as_json(self) -> dict[str, Any]:
+        statuses = Counter(o.status for o in self.outcomes)
         return {
             "schema_version": RESULTS_SCHEMA_VERSION,
             "tool": {"name": "kimi-conformance", "version": __version__},
@@ -194,10 +202,10 @@ class RunResult:
             "verdict_reason": self.verdict_reason,
             "summary": {
                 "outcomes": len(self.outcomes),
-                "passed": sum(1 for o in self.outcomes if o.status is Status.PASSED),
-                "failed": sum(1 for o in self.outcomes if o.status is Status.FAILED),
-                "not_applicable": sum(1 for o in self.outcomes if o.status is Status.NOT_APPLICABLE),
-                "crashed": sum(1 for o in self.outcomes if o.status is Status.CRASHED),
+                "passed": statuses[Status.PASSED],
+                "failed": statuses[Status.FAILED],
+                "not_applicable": statuses[Status.NOT_APPLICABLE],
+                "crashed": statuses[Status.CRASHED],
                 "findings": {s.value: self.count(s) for s in Severity},
                 "tests": self.tests,
             },
