@@ -278,6 +278,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     part.absorb(parts)
     if not part.outcomes and not part.reached:
+        if parts.parent.is_dir() and not any(parts.parent.iterdir()):
+            parts.parent.rmdir()  # the workers' parts of a run that judged nothing: no empty folder left
         return
     result = run_result(state, part)
     folder = write_reports(result, _report_root(config))

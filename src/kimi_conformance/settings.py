@@ -154,7 +154,8 @@ class Settings:
         options = {o.name: o for o in run_options()}
         unknown = set(overrides) - set(options)
         if unknown:
-            raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+            names = ", ".join(sorted(name.replace("_", "-") for name in unknown))
+            raise ConfigError(f"unknown setting(s): {names}; `kimi-conformance run --help` lists them")
         values = {k: _typed(options[k], v) for k, v in overrides.items() if v not in (None, (), [])}
         return replace(self, **values)
 
@@ -235,5 +236,10 @@ def read_config_file(directory: Path) -> dict[str, Any]:
         for key in section:
             data = data.get(key, {}) if isinstance(data, dict) else {}
         if data:
-            return {key.replace("-", "_"): _interpolate(value) for key, value in data.items()}
+            values = {key.replace("-", "_"): _interpolate(value) for key, value in data.items()}
+            try:
+                Settings().merged(values)  # every key known, every value of its type, the whole valid
+            except ConfigError as exc:
+                raise ConfigError(f"{path}: {exc}") from None
+            return values
     return {}

@@ -101,3 +101,19 @@ def test_the_config_file_takes_every_option_by_its_name(tmp_path: Path) -> None:
 def test_a_value_of_the_wrong_type_is_one_line(key: str, value: Any, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         Settings().merged({key: value})
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ('request-timeout = "soon"', "request-timeout must be a number, not 'soon'"),
+        ("request-timeot = 5", "unknown setting\\(s\\): request-timeot"),
+        ('profile = "extreme"', "profile must be one of"),
+    ],
+)
+def test_a_bad_config_file_is_one_line_naming_the_file(tmp_path: Path, line: str, message: str) -> None:
+    (tmp_path / "kimi-conformance.toml").write_text(line + "\n")
+    with pytest.raises(ConfigError, match=message) as raised:
+        read_config_file(tmp_path)
+    assert str(raised.value).startswith(str(tmp_path / "kimi-conformance.toml") + ": ")
+    assert "\n" not in str(raised.value)

@@ -105,7 +105,7 @@ class RunResult:
             codes = sorted({o.code for o in self.crashes})
             return f"the tool itself erred: {len(self.crashes)} check crash(es) in {', '.join(codes)}"
         if self.failing:
-            return "the target broke the contract (blocking findings)"
+            return "the target broke the contract: blocking findings"
         if self.budget_reached:
             return f"the run stopped early: {self.budget_reached}"
         if self.tests.get("failed", 0) or self.tests.get("error", 0):
