@@ -50,3 +50,10 @@ def test_select_by_code_or_name() -> None:
 def test_checks_command_lists_every_check() -> None:
     output = CliRunner().invoke(cli, ["checks"]).output
     assert [line.split()[0] for line in output.splitlines()] == sorted(CHECKS)
+
+
+def test_every_check_has_in_process_unit_tests() -> None:
+    """Each code is exercised by name in a `tests/checks/test_*_checks.py` module (one test per branch), beside
+    the end-to-end self-test."""
+    units = "".join(path.read_text("utf-8") for path in Path(__file__).parent.glob("test_*_checks.py"))
+    assert [code for code in sorted(CHECKS) if f'"{code}"' not in units] == []
