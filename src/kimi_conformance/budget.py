@@ -18,6 +18,7 @@ from typing import Any
 from kimi_conformance.errors import KimiConformanceError
 from kimi_conformance.exchange import Exchange
 from kimi_conformance.pricing import Price
+from kimi_conformance.redaction import redact
 from kimi_conformance.rules.request_rules import max_output_tokens
 from kimi_conformance.tokenizer import count_prompt
 
@@ -183,9 +184,8 @@ class Guard:
         if status != 429:
             return None
         if QUOTA_ERROR.encode() in body:
-            raise QuotaExceeded(
-                f"the target refuses for quota or balance ({QUOTA_ERROR}): {body[:200].decode(errors='replace')}"
-            )
+            excerpt = redact(body[:200].decode(errors="replace"))
+            raise QuotaExceeded(f"the target refuses for quota or balance ({QUOTA_ERROR}): {excerpt}")
         if attempt >= self.max_retries:
             return None
         wait = _retry_after_seconds(headers.get("retry-after"))

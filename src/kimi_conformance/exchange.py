@@ -3,53 +3,17 @@
 from __future__ import annotations
 
 import json
-import re
 import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
 from kimi_conformance import strict_json
 from kimi_conformance.chunks import StreamView, read_stream
+from kimi_conformance.redaction import Redactor, redact
 from kimi_conformance.sse import FramingProblem, ServerSentEvent
 
-REDACTED = "[REDACTED]"
-_SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "x-api-key", "api-key", "cookie"})
 EXCERPT_CHARS = 600
 CASSETTE_BODY_CHARS = 65536
-KEY_LIKE = re.compile(r"\b(sk|ak|pk)-(?!kimi-conformance-)[A-Za-z0-9_\-]{16,}")
-"""Anything that looks like an API key (`sk-...`), other than this project's own public test keys."""
-
-
-def redact_key_like(text: str) -> str:
-    """`text` with anything that looks like an API key redacted (a target may echo one back)."""
-    return KEY_LIKE.sub(lambda match: f"{match.group(1)}-[REDACTED]", text)
-
-
-@dataclass(frozen=True, slots=True)
-class Redactor:
-    """Removes known secrets (API keys) from anything that will be shown or written."""
-
-    secrets: frozenset[str] = frozenset()
-
-    def text(self, value: str) -> str:
-        for secret in self.secrets:
-            if secret:
-                value = value.replace(secret, REDACTED)
-        return value
-
-    def body(self, content_type: str, body: bytes, limit: int = 4000) -> str:
-        """A request body as text for reports: JSON and text as is (cut at `limit`, secrets removed), multipart
-        and binary bodies summarised, since neither can be shown or replayed as text."""
-        if not body:
-            return ""
-        if content_type.startswith("multipart/") or b"\x00" in body:
-            return f"<{content_type.split(';')[0] or 'binary'} body, {len(body)} bytes>"
-        return self.text(body.decode("utf-8", errors="replace")[:limit])
-
-    def headers(self, headers: dict[str, str]) -> dict[str, str]:
-        return {
-            name: (REDACTED if name.lower() in _SECRET_HEADERS else self.text(value)) for name, value in headers.items()
-        }
 
 
 @dataclass(slots=True)
@@ -147,22 +111,23 @@ class Exchange:
         )
 
     def cassette_record(self, test: str = "") -> dict[str, Any]:
-        """This exchange as one line of a run's cassette (already redacted; bodies cut at CASSETTE_BODY_CHARS,
-        anything that looks like a key removed)."""
+        """This exchange as one line of a run's cassette: bodies cut at CASSETTE_BODY_CHARS, and the process's
+        secrets (`redaction`) removed from every part, headers both ways included."""
+        redactor = Redactor()
         body = self.body.decode("utf-8", errors="replace")
         return {
             "test": test,
             "operation": self.operation,
             "method": self.method,
-            "url": self.url,
-            "request_headers": self.request_headers,
-            "request": redact_key_like(self.request_text),
+            "url": redact(self.url),
+            "request_headers": redactor.headers(self.request_headers),
+            "request": redact(self.request_text),
             "status": self.status,
-            "response_headers": {k: v for k, v in self.response_headers.items() if k != "set-cookie"},
-            "body": redact_key_like(body[:CASSETTE_BODY_CHARS]),
+            "response_headers": redactor.headers(self.response_headers),
+            "body": redact(body[:CASSETTE_BODY_CHARS]),
             "body_bytes": len(self.body),
-            "transport_error": self.transport_error,
-            "stream_error": self.stream_error,
+            "transport_error": redact(self.transport_error) if self.transport_error else None,
+            "stream_error": redact(self.stream_error) if self.stream_error else None,
             "elapsed_s": round(self.elapsed, 4),
         }
 

@@ -11,7 +11,7 @@ import enum
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from kimi_conformance.exchange import redact_key_like
+from kimi_conformance.redaction import redact
 
 
 class Severity(enum.Enum):
@@ -42,9 +42,9 @@ _UNPRINTABLE = dict.fromkeys([*range(9), 11, 12, *range(14, 32), 127], "\ufffd")
 
 
 def printable(text: str) -> str:
-    """Text safe for every report format (XML 1.0 forbids most control characters), with anything that looks like
-    an API key redacted (a target may echo a key in an error message)."""
-    return redact_key_like(text).translate(_UNPRINTABLE)
+    """Text safe for every report format (XML 1.0 forbids most control characters), without the process's secrets
+    in any form nor anything that looks like an API key (a target may echo a key in a body or an error)."""
+    return redact(text).translate(_UNPRINTABLE)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ import re
 import threading
 import time
 import zlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +26,9 @@ from starlette.routing import Route
 
 from kimi_conformance import contract, strict_json
 from kimi_conformance.checks import CHECKS, CheckContext
-from kimi_conformance.exchange import Exchange, Redactor
+from kimi_conformance.exchange import Exchange
 from kimi_conformance.loopback import LoopbackServer, running
+from kimi_conformance.redaction import Redactor, redact, register_secret
 from kimi_conformance.rules import load_rules
 from kimi_conformance.rules.request_rules import ChatView, broken_rules, thinking_on
 from kimi_conformance.runner.session import ConformanceSession
@@ -60,6 +61,16 @@ class Recorder:
         self.lock = threading.Lock()
         (folder / "proxy.json").write_text(json.dumps({"started_at": time.time()}), "utf-8")
 
+    def learn_secrets(self, headers: Mapping[str, str]) -> None:
+        """The client's key (whatever its shape) becomes a secret of this process before anything is kept."""
+        for name in ("authorization", "proxy-authorization", "x-api-key", "api-key"):
+            value = headers.get(name)
+            if value:
+                register_secret(value)
+                scheme, _, credential = value.partition(" ")
+                if credential and scheme.lower() in ("bearer", "basic", "token"):
+                    register_secret(credential.strip())
+
     def operation(self, method: str, path: str) -> str:
         for pattern, verb, operation in self.templates:
             if verb == method and pattern.match(path):
@@ -80,7 +91,9 @@ class Recorder:
                 self.session.outcomes.clear()
                 self.session.cassette.clear()
         except Exception:  # the proxy must never break the traffic it watches
-            log.exception("checking %s %s failed; the exchange was relayed unchanged", exchange.method, exchange.url)
+            log.exception(
+                "checking %s %s failed; the exchange was relayed unchanged", exchange.method, redact(exchange.url)
+            )
 
 
 def _mark_broken_rule(exchange: Exchange) -> None:
@@ -122,6 +135,7 @@ def create_proxy_app(upstream: str, folder: Path, timeout: float = 300.0) -> Sta
         path = request.url.path
         suffix = path[len("/v1") :] if path.startswith("/v1") else path
         body = await request.body()
+        recorder.learn_secrets(request.headers)
         headers = [(k, v) for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP]
         outgoing = client.build_request(
             request.method, base + suffix, params=request.query_params, headers=headers, content=body

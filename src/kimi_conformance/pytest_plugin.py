@@ -19,6 +19,7 @@ from kimi_conformance.checks import CHECKS
 from kimi_conformance.errors import KimiConformanceError
 from kimi_conformance.exchange import Exchange
 from kimi_conformance.mock import MockConfig
+from kimi_conformance.redaction import redact
 from kimi_conformance.report import RunResult, write_reports
 from kimi_conformance.rules import ModelInfo
 from kimi_conformance.runner.merge import RunPart, run_result
@@ -85,10 +86,10 @@ def _stop_early(item: pytest.Item, exc: BudgetReached | QuotaExceeded) -> None:
     guard = run_guard(item.config)
     guard.reached = guard.reached or str(exc)
     guard.quota_exceeded = guard.quota_exceeded or isinstance(exc, QuotaExceeded)
-    item.session.shouldstop = str(exc)
+    item.session.shouldstop = redact(str(exc))
     if isinstance(exc, BudgetReached):
-        pytest.skip(f"not run: {exc}")
-    pytest.fail(f"stopped: {exc}", pytrace=False)
+        pytest.skip(f"not run: {redact(str(exc))}")
+    pytest.fail(f"stopped: {redact(str(exc))}", pytrace=False)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -181,7 +182,7 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
     except UNUSABLE_ANSWER as exc:
         if "target_client" not in getattr(item, "fixturenames", ()):
             raise
-        stop = f"target error: the answer was unusable for this test ({type(exc).__name__}: {exc})"
+        stop = redact(f"target error: the answer was unusable for this test ({type(exc).__name__}: {exc})")
     if isinstance(stop, str):  # outside the `except`: no "during handling of the above exception"
         pytest.fail(stop, pytrace=False)
     _stop_early(item, stop)
@@ -204,7 +205,7 @@ def target(kimi_settings: Settings, request: pytest.FixtureRequest) -> Iterator[
     still written)."""
     probe = run_state(request.config).target_probe()
     probe.raise_stop()
-    problem = probe.problem
+    problem = redact(probe.problem) if probe.problem is not None else None
     if problem is not None:
         request.session.shouldfail = problem
         pytest.fail(problem, pytrace=False)

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from kimi_conformance import contract
 from kimi_conformance.errors import KimiConformanceError
-from kimi_conformance.exchange import Exchange, Redactor
+from kimi_conformance.exchange import Exchange
 from kimi_conformance.profiles import PROFILES, RULE_EXAMPLES
 from kimi_conformance.pytest_plugin import Verify, run_guard, target_model_info, target_models
+from kimi_conformance.redaction import Redactor
 from kimi_conformance.rules import ModelInfo, ParamRule, Rule, load_rules
 from kimi_conformance.rules.probes import Probe, ProbeBuilder, companions, probes_for_rule
 from kimi_conformance.rules.request_rules import ChatView, broken_rules, thinking_on

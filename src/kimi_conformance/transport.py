@@ -9,7 +9,8 @@ from typing import Any
 import httpx
 
 from kimi_conformance.budget import Guard, usage_in
-from kimi_conformance.exchange import Exchange, Redactor
+from kimi_conformance.exchange import Exchange
+from kimi_conformance.redaction import Redactor, register_secret
 
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_STREAM_TIMEOUT = 120.0
@@ -34,6 +35,7 @@ class TargetClient:
         (default `timeout`); `stream_timeout`: the whole body, however busy the target keeps it."""
         self.base_url = base_url.rstrip("/")
         self.api_key = api_key
+        register_secret(api_key)  # redacted by value from everything the process keeps or writes
         self.redactor = Redactor(frozenset({api_key}) if api_key else frozenset())
         self.guard = guard
         """Budget, pace and retries of live runs; None sends every request once, at once."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 
 import click
 
@@ -21,7 +22,14 @@ from kimi_conformance.mock.faults import FAULTS
     "api_keys",
     multiple=True,
     metavar="KEY",
-    help=f"Accepted API key (repeatable). Default: {DEFAULT_API_KEY}.",
+    help=f"Accepted API key (repeatable; shown in the process list: prefer --api-key-env). Default: {DEFAULT_API_KEY}.",
+)
+@click.option(
+    "--api-key-env",
+    "api_key_envs",
+    multiple=True,
+    metavar="NAME",
+    help="Environment variable holding an accepted API key (repeatable; the key stays out of the process list).",
 )
 @click.option("--chunk-delay", default=0.0, show_default=True, type=click.FloatRange(0), help="Seconds between chunks.")
 @click.option("--out-of-quota", is_flag=True, help="Refuse everything 429 exceeded_current_quota_error.")
@@ -39,6 +47,7 @@ def mock(
     port: int,
     seed: int,
     api_keys: tuple[str, ...],
+    api_key_envs: tuple[str, ...],
     chunk_delay: float,
     latency: float,
     out_of_quota: bool,
@@ -56,6 +65,10 @@ def mock(
         return
     from kimi_conformance.mock.server import MockServer
 
+    unset = [name for name in api_key_envs if not os.environ.get(name)]
+    if unset:
+        raise click.UsageError(f"--api-key-env: {', '.join(unset)} is not set in the environment")
+    api_keys = (*api_keys, *(os.environ[name] for name in api_key_envs))
     if not allow_non_loopback and not _is_loopback(host):
         raise click.UsageError(f"--host {host} is not a loopback address; pass --allow-non-loopback to serve on it")
     try:
@@ -73,7 +86,11 @@ def mock(
         server = MockServer(config, host, port)
     except (ConfigError, OSError) as exc:
         raise click.UsageError(str(exc)) from exc
-    keys = ", ".join(sorted(config.api_keys)) if not api_keys else f"{len(config.api_keys)} key(s) from --api-key"
+    keys = (
+        ", ".join(sorted(config.api_keys))
+        if not api_keys
+        else f"{len(config.api_keys)} key(s) from --api-key / --api-key-env"
+    )
     switched = f"; faults on: {', '.join(sorted(config.faults))}" if config.faults else ""
     click.echo(
         f"kimi-conformance mock serving {server.api_base} (accepted keys: {keys}{switched}); Ctrl+C stops it", err=True

@@ -12,8 +12,9 @@ from schemathesis.config import SchemathesisConfig
 
 from kimi_conformance.budget import Guard, usage_of
 from kimi_conformance.contract import contract_path, load_contract
-from kimi_conformance.exchange import Exchange, Redactor
+from kimi_conformance.exchange import Exchange
 from kimi_conformance.profiles import PROFILES
+from kimi_conformance.redaction import Redactor
 from kimi_conformance.rules import load_rules
 from kimi_conformance.rules.request_rules import ChatView, broken_rules, thinking_on
 from kimi_conformance.runner.scenarios import SMALL_MAX_TOKENS
