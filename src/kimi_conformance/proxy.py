@@ -127,19 +127,21 @@ def _decoded(body: bytes, encoding: str) -> bytes:
 
 def create_proxy_app(upstream: str, folder: Path, timeout: float = 300.0) -> Starlette:
     """The proxy as an ASGI app: `upstream` is an SDK-style base URL (`.../v1`); clients use the proxy's `/v1`."""
-    base = upstream.rstrip("/")
+    base = httpx.URL(upstream.rstrip("/"))
     recorder = Recorder(folder)
     client = httpx.AsyncClient(timeout=httpx.Timeout(timeout), follow_redirects=False)
 
     async def relay(request: Request) -> Response:
         path = request.url.path
-        suffix = path[len("/v1") :] if path.startswith("/v1") else path
+        raw_path: bytes = request.scope.get("raw_path") or path.encode()
         body = await request.body()
         recorder.learn_secrets(request.headers)
         headers = [(k, v) for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP]
-        outgoing = client.build_request(
-            request.method, base + suffix, params=request.query_params, headers=headers, content=body
-        )
+        try:
+            target = upstream_url(base, raw_path, request.scope.get("query_string") or b"")
+        except ValueError as exc:
+            return Response(f"not relayed: {exc}", status_code=400, media_type="text/plain")
+        outgoing = client.build_request(request.method, target, headers=headers, content=body)
         started = time.monotonic()
         exchange = Exchange(
             operation=recorder.operation(request.method, path),
@@ -196,6 +198,21 @@ def create_proxy_app(upstream: str, folder: Path, timeout: float = 300.0) -> Sta
     app = Starlette(routes=[Route("/{path:path}", relay, methods=methods)], lifespan=lifespan)
     app.state.recorder = recorder
     return app
+
+
+def upstream_url(base: httpx.URL, raw_path: bytes, query: bytes) -> httpx.URL:
+    """The upstream URL of a request: the upstream's scheme, host and port, always, and its path followed by the
+    client's path after `/v1`, forwarded as the raw bytes the client sent (never decoded and joined again, so
+    `%2F..` stays data and no request can reach another host, port or path above the upstream's)."""
+    suffix = raw_path[len(b"/v1") :] if raw_path.startswith(b"/v1") else raw_path
+    if suffix and not suffix.startswith(b"/"):
+        raise ValueError("the path must go on with `/` after /v1")
+    if any(byte < 0x21 or byte > 0x7E for byte in suffix):
+        raise ValueError("the path holds bytes a URL cannot carry raw")
+    if any(segment in (b".", b"..") for segment in suffix.split(b"?")[0].split(b"/")):
+        raise ValueError("a `.` or `..` path segment would leave the upstream's base path")
+    base_path = base.raw_path.split(b"?")[0].rstrip(b"/")
+    return base.copy_with(raw_path=base_path + suffix + (b"?" + query if query else b""))
 
 
 def read_outcomes(folder: Path) -> list[dict[str, Any]]:

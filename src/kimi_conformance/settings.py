@@ -7,6 +7,7 @@ stay in the environment; the API key itself is never a setting, only the name of
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tomllib
@@ -16,6 +17,7 @@ from typing import Any, get_args, get_origin, get_type_hints
 
 from kimi_conformance.errors import ConfigError
 from kimi_conformance.profiles import PROFILE_NAMES
+from kimi_conformance.rules import load_rules
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -114,6 +116,10 @@ class Settings:
     def __post_init__(self) -> None:
         if self.profile not in PROFILE_NAMES:
             raise ConfigError(f"profile must be one of {', '.join(PROFILE_NAMES)}, not {self.profile!r}")
+        numbers = {o.name: getattr(self, o.name) for o in run_options() if o.kind in (int, float)}
+        for name, value in numbers.items():
+            if value is not None and not math.isfinite(value):
+                raise ConfigError(f"{name.replace('_', '-')} must be a finite number, not {value}")
         if min(self.request_timeout, self.stream_timeout, self.stream_idle_timeout or 1) <= 0:
             raise ConfigError("request-timeout, stream-timeout and stream-idle-timeout must be positive")
         if self.target != "mock" and not re.match(r"^https?://", self.target):
@@ -130,7 +136,16 @@ class Settings:
             raise ConfigError("max-retries cannot be negative")
         if self.mock_faults and self.target != "mock":
             raise ConfigError("mock faults only apply to `--target mock`")
-        self.aliases()  # validate the pairs
+        aliases = self.aliases()  # validates the pairs
+        known = load_rules().models
+        for alias, model in aliases.items():
+            if model not in known:
+                raise ConfigError(f"--model-family {alias}={model}: {model} is no model the contract knows "
+                                  "(`kimi-conformance rules` lists them)")  # fmt: skip
+        for model in self.models:
+            if aliases.get(model, model) not in known:
+                raise ConfigError(f"--model {model} is no model the contract knows (`kimi-conformance rules` lists "
+                                  "them); a target's own id needs --model-family ID=MODEL")  # fmt: skip
 
     @property
     def is_mock(self) -> bool:

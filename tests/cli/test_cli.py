@@ -112,3 +112,10 @@ def test_run_finds_a_suite_module_by_name(tmp_path: Path, monkeypatch: pytest.Mo
     assert _suite_module("test_rules.py") == str(suites_path() / "test_rules.py")
     assert _suite_module("test_chat.py::test_partial_mode").endswith("test_chat.py::test_partial_mode")
     assert _suite_module("-k") == "-k" and _suite_module("no_such_module.py") == "no_such_module.py"
+
+
+def test_the_proxy_binds_loopback_unless_told_otherwise() -> None:
+    refused = CliRunner().invoke(cli, ["proxy", "--upstream", "http://127.0.0.1:9/v1", "--host", "0.0.0.0"])
+    assert refused.exit_code == 2 and "--allow-non-loopback" in refused.output
+    bad = CliRunner().invoke(cli, ["proxy", "--upstream", "ftp://example.invalid/v1"])
+    assert bad.exit_code == 2 and "must be an http(s) base URL" in bad.output

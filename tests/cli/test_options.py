@@ -25,6 +25,7 @@ SPECIAL = {
     "target": "https://gateway.example/v1",
     "profile": "quick",
     "model_family": ("acme/K2=kimi-k2.6",),
+    "models": ("kimi-k2.6", "acme/K2"),
     "mock_faults": (),  # only with `--target mock`: checked below on its own
 }
 
@@ -117,3 +118,21 @@ def test_a_bad_config_file_is_one_line_naming_the_file(tmp_path: Path, line: str
         read_config_file(tmp_path)
     assert str(raised.value).startswith(str(tmp_path / "kimi-conformance.toml") + ": ")
     assert "\n" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"request_timeout": float("nan")}, "request-timeout must be a finite number"),
+        ({"rpm": float("inf")}, "rpm must be a finite number"),
+        ({"models": ["no-such-model"]}, "--model no-such-model is no model the contract knows"),
+        ({"model_family": ["acme=unknown-model"]}, "unknown-model is no model the contract knows"),
+        ({"models": "kimi-k2.6"}, None),  # a TOML string, not iterated per character
+    ],
+)
+def test_values_that_cannot_run_are_refused_at_once(overrides: dict[str, Any], message: str | None) -> None:
+    if message is None:
+        assert Settings().merged(overrides).models == ("kimi-k2.6",)
+        return
+    with pytest.raises(ConfigError, match=message):
+        Settings().merged(overrides)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import concurrent.futures
 import json
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -239,3 +240,23 @@ def test_integral_floats_are_integers(http: httpx.Client) -> None:
     response = http.post("/chat/completions", json=body)
     assert response.status_code == 200, response.text
     assert len(response.json()["choices"]) == 2 and response.json()["choices"][0]["finish_reason"] == "length"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"[" * 5000 + b"]" * 5000, b'{"model": "kimi-k2.6", "n": ' + b"9" * 5000 + b"}"],
+    ids=["nested-5000-deep", "integer-of-5000-digits"],
+)
+def test_malformed_json_the_parser_cannot_hold_is_a_400_not_a_500(http: httpx.Client, body: bytes) -> None:
+    reply = http.post("/chat/completions", content=body, headers={"Content-Type": "application/json"})
+    assert reply.status_code == 400 and reply.json()["error"]["type"] == "invalid_request_error"
+
+
+def test_a_chunked_body_over_the_limit_is_refused_while_reading(http: httpx.Client) -> None:
+    def pieces() -> Iterator[bytes]:
+        piece = b" " * (1024 * 1024)
+        for _ in range(110):  # 110 MiB with no Content-Length: the limit is 100 MB
+            yield piece
+
+    reply = http.post("/chat/completions", content=pieces(), headers={"Content-Type": "application/json"})
+    assert reply.status_code == 400 and "larger than 100MB" in reply.json()["error"]["message"]

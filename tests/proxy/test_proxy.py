@@ -22,7 +22,7 @@ from kimi_conformance.checks import CHECKS
 from kimi_conformance.cli import cli
 from kimi_conformance.loopback import LoopbackServer, running
 from kimi_conformance.mock import DEFAULT_API_KEY, MockConfig, serve_in_thread
-from kimi_conformance.proxy import read_outcomes, serve_proxy_in_thread
+from kimi_conformance.proxy import read_outcomes, serve_proxy_in_thread, upstream_url
 from tests.checks.exchanges import USAGE, chunk_event, done
 
 BODY = {"model": "kimi-k2-turbo-preview", "messages": [{"role": "user", "content": "hi"}], "max_completion_tokens": 20}
@@ -179,3 +179,41 @@ def test_a_crashed_check_is_recorded_by_the_proxy(tmp_path: Path, monkeypatch: p
     assert len(read_outcomes(tmp_path)) > 10  # the other checks of the exchange still ran
     result = CliRunner().invoke(cli, ["report", str(tmp_path)])
     assert result.exit_code == 3 and "verdict ERROR" in result.output, result.output
+
+
+@pytest.mark.parametrize(
+    ("raw_path", "upstream_path"),
+    [
+        (b"/v1/chat/completions", b"/api/v1/chat/completions"),
+        (b"/v1@127.0.0.1:9/files", None),  # would have named another host
+        (b"/v1:9/files", None),  # would have named another port
+        (b"/v1/../../admin", None),
+        (b"/v1/files/..%2F..%2Fadmin", b"/api/v1/files/..%2F..%2Fadmin"),  # raw: the upstream reads it as data
+        (b"/v1/files/%0E", b"/api/v1/files/%0E"),
+    ],
+)
+def test_a_request_can_never_change_the_upstream_origin_or_leave_its_base_path(
+    raw_path: bytes, upstream_path: bytes | None
+) -> None:
+    base = httpx.URL("http://127.0.0.1:8123/api/v1")
+    if upstream_path is None:
+        with pytest.raises(ValueError):
+            upstream_url(base, raw_path, b"")
+        return
+    url = upstream_url(base, raw_path, b"a=1")
+    assert (url.scheme, url.host, url.port) == ("http", "127.0.0.1", 8123)
+    assert url.raw_path == upstream_path + b"?a=1"
+
+
+def test_odd_paths_are_answered_not_crashed_and_recorded(proxied: str, tmp_path: Path) -> None:
+    headers = {"Authorization": f"Bearer {DEFAULT_API_KEY}"}
+    with httpx.Client(headers=headers, timeout=10) as client:
+        assert client.get(proxied.replace("/v1", "/v1@127.0.0.1:9") + "/models").status_code == 400
+        odd = client.get(proxied + "/files/%0E")
+        assert odd.status_code == 404 and "Traceback" not in odd.text
+        assert client.get(proxied + "/no/such/route").status_code == 404
+    recorded(tmp_path, 2)
+    operations = {
+        json.loads(line)["operation"] for line in (tmp_path / "cassette.jsonl").read_text().split("\n") if line
+    }
+    assert "unknownRoute" in operations

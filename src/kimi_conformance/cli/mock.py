@@ -69,7 +69,7 @@ def mock(
     if unset:
         raise click.UsageError(f"--api-key-env: {', '.join(unset)} is not set in the environment")
     api_keys = (*api_keys, *(os.environ[name] for name in api_key_envs))
-    if not allow_non_loopback and not _is_loopback(host):
+    if not allow_non_loopback and not is_loopback(host):
         raise click.UsageError(f"--host {host} is not a loopback address; pass --allow-non-loopback to serve on it")
     try:
         config = MockConfig(
@@ -98,7 +98,7 @@ def mock(
     server.serve_forever()
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
     try:

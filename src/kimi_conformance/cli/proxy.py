@@ -15,12 +15,22 @@ from kimi_conformance.report import RunResult, write_reports
 
 @click.command()
 @click.option("--upstream", required=True, help="The target's SDK-style base URL, e.g. https://api.moonshot.ai/v1.")
-@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address to bind.")
+@click.option("--allow-non-loopback", is_flag=True, help="Allow a --host that is not a loopback address.")
 @click.option("--port", default=8010, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--record-dir", default="reports/proxy", show_default=True, type=click.Path(path_type=Path))
-def proxy(upstream: str, host: str, port: int, record_dir: Path) -> None:
+def proxy(upstream: str, host: str, allow_non_loopback: bool, port: int, record_dir: Path) -> None:
     """Relay every request to UPSTREAM unchanged (streams chunk by chunk) and check each exchange on the side."""
     import uvicorn
+
+    from kimi_conformance.cli.mock import is_loopback
+
+    if not allow_non_loopback and not is_loopback(host):
+        raise click.UsageError(f"--host {host} is not a loopback address; pass --allow-non-loopback to serve on it")
+    if not upstream.startswith(("http://", "https://")):
+        raise click.UsageError(
+            f"--upstream must be an http(s) base URL such as https://api.moonshot.ai/v1, not {upstream!r}"
+        )
 
     app = create_proxy_app(upstream, record_dir)
     click.echo(f"kimi-conformance proxy on http://{host}:{port}/v1 -> {upstream}; recording to {record_dir}", err=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 from collections.abc import Callable
@@ -91,4 +92,27 @@ def run(workers: str | None, pytest_args: tuple[str, ...], **values: Any) -> Non
         *(["-n", workers] if workers is not None else []),
     ]
     # A child process, so pytest imports (and assertion-rewrites) the plugin and the suites itself.
-    raise SystemExit(subprocess.call([*args, *pytest_args]))
+    raise SystemExit(run_child([*args, *pytest_args]))
+
+
+def run_child(command: list[str]) -> int:
+    """Run pytest as a child and wait for it. SIGTERM or SIGINT to this process reaches the child as pytest's
+    own interrupt (SIGINT: it stops and writes the reports of what ran); a second signal terminates it, a third
+    kills it. The child has a session of its own, so a terminal's Ctrl+C reaches it once, through here."""
+    child = subprocess.Popen(command, start_new_session=True)
+    escalation = [signal.SIGINT, signal.SIGTERM, signal.SIGKILL]
+
+    def forward(signum: int, frame: object) -> None:
+        if child.poll() is None and escalation:
+            child.send_signal(escalation.pop(0))
+
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        while True:
+            try:
+                return child.wait()
+            except KeyboardInterrupt:  # a second Ctrl+C while the child winds down
+                continue
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

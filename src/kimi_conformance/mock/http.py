@@ -89,13 +89,21 @@ async def read_json(request: Request) -> Any:
         raise invalid_request(f"Invalid request: Content-Type must be application/json, got {content_type!r}")
     if int(request.headers.get("content-length") or 0) > MAX_BODY_BYTES:
         raise invalid_request("Invalid request: the request body is larger than 100MB")
-    raw = await request.body()
+    raw = bytearray()
+    async for piece in request.stream():  # the limit holds while reading: a chunked body declares no length
+        raw += piece
+        if len(raw) > MAX_BODY_BYTES:
+            raise invalid_request("Invalid request: the request body is larger than 100MB")
     try:
         return json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise invalid_request(f"Invalid request: the body is not valid UTF-8 ({exc.reason})") from None
     except json.JSONDecodeError as exc:
         raise invalid_request(f"Invalid request: the body is not valid JSON ({exc.msg} at char {exc.pos})") from None
+    except RecursionError:
+        raise invalid_request("Invalid request: the body is nested too deeply") from None
+    except ValueError as exc:  # an integer of thousands of digits
+        raise invalid_request(f"Invalid request: the body is not valid JSON ({exc})") from None
 
 
 async def gateway_not_found(request: Request, exc: Exception) -> Response:
