@@ -31,6 +31,15 @@ class BudgetReached(KimiConformanceError):
     """The run's request or token budget is spent: the rest of the run is not sent."""
 
 
+class TargetGone(BudgetReached):
+    """The target stopped answering (UNANSWERED_LIMIT requests in a row got no usable answer): the rest of the run
+    is not sent, as when the budget is spent, and the reports say why."""
+
+
+UNANSWERED_LIMIT = 5
+"""Requests in a row without a usable answer (no response, or a body cut by a timeout or a reset) that stop a run."""
+
+
 class QuotaExceeded(KimiConformanceError):
     """The target says the account's quota or balance is exhausted (`exceeded_current_quota_error`)."""
 
@@ -140,6 +149,9 @@ class Guard:
     reached: str | None = None
     """Why the budget (or the quota) stopped the run, once it has."""
     quota_exceeded: bool = False
+    unanswered: int = 0
+    """Requests in a row that got no usable answer."""
+    unanswered_limit: int = UNANSWERED_LIMIT
     sleep: Callable[[float], None] = time.sleep
     _last_start: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -147,6 +159,9 @@ class Guard:
     def admit(self, request_json: Any = None) -> None:
         """Wait for this request's turn; raise BudgetReached if it would go past the budget."""
         with self._lock:
+            if self.reached is None and self.unanswered >= self.unanswered_limit:
+                self.reached = f"the target stopped answering: {self.unanswered} requests in a row got no usable answer"
+                raise TargetGone(self.reached)
             if self.reached is None and self.max_requests is not None and self.spent.requests >= self.max_requests:
                 self.reached = f"request budget reached: {self.spent.requests} of --max-requests {self.max_requests}"
             projected = projected_tokens(request_json)
@@ -164,6 +179,11 @@ class Guard:
             self._last_start = time.monotonic() + wait
         if wait:
             self.sleep(wait)
+
+    def answered(self, usable: bool) -> None:
+        """Count a request without a usable answer (or reset the count on an answer)."""
+        with self._lock:
+            self.unanswered = 0 if usable else self.unanswered + 1
 
     def record(self, model: Any, usage: Usage | None) -> None:
         """Count the tokens an answer reports (`usage_in`, `usage_of`), and their estimated cost."""

@@ -81,6 +81,7 @@ class TargetClient:
             if self.guard is None:
                 return exchange
             model = json_body.get("model") if isinstance(json_body, dict) else None
+            self.guard.answered(exchange.transport_error is None and exchange.stream_error is None)
             self.guard.record(model, usage_in(exchange))
             wait = self.guard.retry_after(attempt, exchange.status, exchange.response_headers, exchange.body)
             if wait is None:

@@ -140,3 +140,18 @@ def test_key_like_strings_a_target_echoes_never_reach_a_report() -> None:
     findings = [o.finding for o in run_checks(CheckContext(), exchange, {"HTTP002"}) if o.finding]
     assert findings and all(leaked not in json.dumps(f.as_json()) for f in findings)
     assert "sk-[REDACTED]" in findings[0].evidence.excerpt
+
+
+def test_the_guard_stops_after_requests_in_a_row_without_an_answer() -> None:
+    from kimi_conformance.budget import TargetGone
+
+    guard = Guard(unanswered_limit=3, sleep=lambda _: None)
+    for usable in (False, False, True, False, False):  # an answer resets the count
+        guard.admit()
+        guard.answered(usable)
+    guard.admit()
+    guard.answered(False)
+    with pytest.raises(TargetGone, match="3 requests in a row"):
+        guard.admit()
+    with pytest.raises(BudgetReached, match="stopped answering"):
+        guard.admit()  # and stays stopped

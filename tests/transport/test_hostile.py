@@ -15,10 +15,12 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from kimi_conformance.checks import CheckContext, run_checks
+from kimi_conformance.loopback import LoopbackServer, running
 from kimi_conformance.transport import TargetClient
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
@@ -210,3 +212,41 @@ def test_a_run_against_a_hostile_target_ends_with_a_classified_finding(
     assert results["verdict"] == "fail" and code in found, (found, output[-2000:])
     assert "Traceback" not in output and not re.search(r"\.py:\d+: \w", output), output[-3000:]  # no traceback
     assert elapsed < 60, f"{handler.__name__}: {elapsed:.0f} s"
+
+
+def test_a_target_that_lists_its_models_then_hangs_stops_the_run_with_its_reports(tmp_path: Path) -> None:
+    """After UNANSWERED_LIMIT requests in a row without an answer the run stops, says why, and writes its reports,
+    instead of waiting out every request of the suite."""
+
+    async def models_then_silence(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        if scope["path"] == "/v1/models":
+            body = json.dumps({"object": "list", "data": [{"id": "kimi-k2-turbo-preview", "object": "model"}]})
+            await send(
+                {"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]}
+            )
+            await send({"type": "http.response.body", "body": body.encode()})
+            return
+        await asyncio.sleep(60)
+
+    with running(LoopbackServer(models_then_silence), "models-then-silence") as server:  # type: ignore[arg-type]
+        command = [sys.executable, "-m", "kimi_conformance", "run", "--target", server.api_base]
+        command += ["--api-key-env", "HOSTILE_KEY", "--profile", "quick", "--request-timeout", "1"]
+        command += ["--report-dir", "reports"]
+        started = time.monotonic()
+        done = subprocess.run(
+            command,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env={**os.environ, "HOSTILE_KEY": "sk-x"},
+        )
+        elapsed = time.monotonic() - started
+    output = done.stdout + done.stderr
+    results = json.loads((tmp_path / "reports" / "latest" / "results.json").read_text("utf-8"))
+    assert "the target stopped answering: 5 requests in a row" in (results["budget_reached"] or ""), output[-2000:]
+    assert done.returncode == 1 and "HTTP001" in {f["code"] for f in results["findings"]}
+    assert results["not_run"] and "Traceback" not in output
+    assert elapsed < 90, f"{elapsed:.0f} s"

@@ -156,9 +156,15 @@ def call_case(case: Any, timeout: float, guard: Guard | None) -> Any:
         body = case.body if isinstance(case.body, dict) else None
         if guard is not None:
             guard.admit(body)
-        response = case.call(timeout=timeout)
+        try:
+            response = case.call(timeout=timeout)
+        except Exception:  # no answer: the suite records it (HTTP001); the guard counts it
+            if guard is not None:
+                guard.answered(False)
+            raise
         if guard is None:
             return response
+        guard.answered(True)
         headers = {k.lower(): v[0] if isinstance(v, list) else v for k, v in response.headers.items()}
         content_type = headers.get("content-type", "").split(";")[0].strip().lower()
         guard.record(body.get("model") if body else None, usage_of(content_type, response.content or b""))
