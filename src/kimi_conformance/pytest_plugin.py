@@ -8,6 +8,7 @@ outcomes to `reports/<run-id>/parts/`, and the controller merges them into the r
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
@@ -119,6 +120,13 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(
             f"--concurrency {settings.concurrency} allows {settings.concurrency} xdist worker(s) at most, not {workers}"
         )
+    reports = Path(config.invocation_params.dir) / settings.report_dir
+    try:
+        reports.mkdir(parents=True, exist_ok=True)
+        (reports / f".writable-{os.getpid()}").touch()
+        (reports / f".writable-{os.getpid()}").unlink()
+    except OSError as exc:
+        raise pytest.UsageError(f"--report-dir {settings.report_dir} is not writable: {exc.strerror}") from None
     if _is_worker(config) and "kimi_probe" in config.workerinput:  # type: ignore[attr-defined]
         state.probe = TargetProbe.from_json(config.workerinput["kimi_probe"])  # type: ignore[attr-defined]
     config.stash[STATE] = state

@@ -119,3 +119,21 @@ def test_the_proxy_binds_loopback_unless_told_otherwise() -> None:
     assert refused.exit_code == 2 and "--allow-non-loopback" in refused.output
     bad = CliRunner().invoke(cli, ["proxy", "--upstream", "ftp://example.invalid/v1"])
     assert bad.exit_code == 2 and "must be an http(s) base URL" in bad.output
+
+
+def test_report_of_a_malformed_recording_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    (tmp_path / "outcomes.jsonl").write_text('{"code": "HTTP001"\nnot json\n')
+    result = CliRunner().invoke(cli, ["report", str(tmp_path)])
+    assert result.exit_code == 2 and "is not a proxy recording" in result.output
+    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
+
+
+def test_an_unwritable_report_dir_is_a_usage_error_before_anything_is_sent(tmp_path: Path) -> None:
+    (tmp_path / "blocked").write_text("a file where the folder should be")
+    done = subprocess.run(
+        [sys.executable, "-m", "kimi_conformance", "run", "--report-dir", "blocked/reports", "test_models.py"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 4, done.stdout[-1000:] + done.stderr[-1000:]
+    assert "--report-dir blocked/reports is not writable" in done.stdout + done.stderr
+    assert "Traceback" not in done.stdout + done.stderr

@@ -41,7 +41,11 @@ def proxy(upstream: str, host: str, allow_non_loopback: bool, port: int, record_
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
 def report(folder: Path) -> None:
     """Render what `kimi-conformance proxy` recorded in FOLDER (reports like a run's, written next to it)."""
-    outcomes = [Outcome.from_json(item) for item in read_outcomes(folder)]
+    try:
+        outcomes = [Outcome.from_json(item) for item in read_outcomes(folder)]
+    except (ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
+        click.echo(f"Error: {folder / 'outcomes.jsonl'} is not a proxy recording: {exc}", err=True)
+        raise SystemExit(2) from None
     if not outcomes:
         raise click.UsageError(f"{folder} holds no recorded outcomes (outcomes.jsonl)")
     result = RunResult(
