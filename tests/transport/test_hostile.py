@@ -179,32 +179,24 @@ HOSTILE_RUNS = [
 RUN_TIMEOUTS = ("--request-timeout", "2", "--stream-timeout", "4", "--stream-idle-timeout", "1")
 
 
+def run_against(
+    tmp_path: Path, base_url: str, *options: str, timeout: float = 120
+) -> tuple[subprocess.CompletedProcess[str], float]:
+    """A quick-profile `kimi-conformance run` against `base_url` from `tmp_path`; its process and its seconds."""
+    command = [sys.executable, "-m", "kimi_conformance", "run", "--target", base_url, "--api-key-env", "HOSTILE_KEY"]
+    command += ["--profile", "quick", "--report-dir", "reports", *options]
+    started = time.monotonic()
+    env = {**os.environ, "HOSTILE_KEY": "sk-x"}
+    done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=timeout, env=env)
+    return done, time.monotonic() - started
+
+
 @pytest.mark.parametrize(("handler", "code"), HOSTILE_RUNS, ids=[h.__name__ for h, _ in HOSTILE_RUNS])
 def test_a_run_against_a_hostile_target_ends_with_a_classified_finding(
     handler: Handler, code: str, tmp_path: Path
 ) -> None:
     with raw_server(handler) as base_url:
-        command = [
-            sys.executable,
-            "-m",
-            "kimi_conformance",
-            "run",
-            "--target",
-            base_url,
-            "--api-key-env",
-            "HOSTILE_KEY",
-        ]
-        command += ["--model", "kimi-k2-turbo-preview", "--profile", "quick", *RUN_TIMEOUTS, "--report-dir", "reports"]
-        started = time.monotonic()
-        done = subprocess.run(
-            command,
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            env={**os.environ, "HOSTILE_KEY": "sk-x"},
-        )
-        elapsed = time.monotonic() - started
+        done, elapsed = run_against(tmp_path, base_url, "--model", "kimi-k2-turbo-preview", *RUN_TIMEOUTS)
     output = done.stdout + done.stderr
     assert done.returncode == 1, output[-3000:]
     results = json.loads((tmp_path / "reports" / "latest" / "results.json").read_text("utf-8"))
@@ -231,19 +223,7 @@ def test_a_target_that_lists_its_models_then_hangs_stops_the_run_with_its_report
         await asyncio.sleep(60)
 
     with running(LoopbackServer(models_then_silence), "models-then-silence") as server:  # type: ignore[arg-type]
-        command = [sys.executable, "-m", "kimi_conformance", "run", "--target", server.api_base]
-        command += ["--api-key-env", "HOSTILE_KEY", "--profile", "quick", "--request-timeout", "1"]
-        command += ["--report-dir", "reports"]
-        started = time.monotonic()
-        done = subprocess.run(
-            command,
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            env={**os.environ, "HOSTILE_KEY": "sk-x"},
-        )
-        elapsed = time.monotonic() - started
+        done, elapsed = run_against(tmp_path, server.api_base, "--request-timeout", "1", timeout=300)
     output = done.stdout + done.stderr
     results = json.loads((tmp_path / "reports" / "latest" / "results.json").read_text("utf-8"))
     assert "the target stopped answering: 5 requests in a row" in (results["budget_reached"] or ""), output[-2000:]
