@@ -10,7 +10,6 @@ from typing import Any
 from kimi_conformance import strict_json
 from kimi_conformance.chunks import StreamView, read_stream
 from kimi_conformance.redaction import Redactor, redact
-from kimi_conformance.sse import FramingProblem, ServerSentEvent
 
 EXCERPT_CHARS = 600
 CASSETTE_BODY_CHARS = 65536
@@ -72,11 +71,6 @@ class Exchange:
         if self._stream is None:
             self._stream = read_stream(self.body)
         return self._stream
-
-    def sse(self) -> tuple[list[ServerSentEvent], list[FramingProblem]]:
-        """The body decoded as Server-Sent Events, and the framing problems found on the way."""
-        view = self.stream()
-        return view.events, view.problems
 
     @property
     def streamed_completion(self) -> bool:

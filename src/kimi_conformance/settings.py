@@ -7,6 +7,7 @@ stay in the environment; the API key itself is never a setting, only the name of
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import re
@@ -192,8 +193,17 @@ def _typed(option: RunOption, value: Any) -> Any:
     raise ConfigError(f"{name} must be {kinds[option.kind]}, not {value!r}")
 
 
+@functools.cache
+def _run_options() -> tuple[RunOption, ...]:
+    return tuple(_read_options())
+
+
 def run_options() -> list[RunOption]:
-    """The table of run options, in declaration order, read off `Settings`."""
+    """The table of run options, in declaration order, read off `Settings` (once)."""
+    return list(_run_options())
+
+
+def _read_options() -> list[RunOption]:
     hints = get_type_hints(Settings)
     table = []
     for item in fields(Settings):
