@@ -23,6 +23,7 @@ from kimi_conformance.mock import MockConfig
 from kimi_conformance.redaction import redact
 from kimi_conformance.report import RunResult, write_reports
 from kimi_conformance.rules import ModelInfo
+from kimi_conformance.runner.interrupt import stop_on_interrupt
 from kimi_conformance.runner.merge import RunPart, run_result
 from kimi_conformance.runner.session import ConformanceSession
 from kimi_conformance.runner.state import RunState, worker_count
@@ -32,6 +33,7 @@ from kimi_conformance.transport import TargetClient
 
 STATE = pytest.StashKey[RunState]()
 RESULT = pytest.StashKey[tuple[RunResult, Path]]()
+RESTORE_SIGINT = pytest.StashKey[Callable[[], None]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -275,10 +277,16 @@ def _report_root(config: pytest.Config) -> Path:
     return Path(config.invocation_params.dir) / run_state(config).settings.report_dir
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if STATE in session.config.stash:
+        session.config.stash[RESTORE_SIGINT] = stop_on_interrupt(session, run_guard(session.config))
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
     if STATE not in config.stash:
         return
+    config.stash[RESTORE_SIGINT]()
     state = run_state(config)
     part = RunPart.of(state)
     parts = _report_root(config) / state.run_id / "parts"

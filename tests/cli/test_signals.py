@@ -27,6 +27,7 @@ def test_sigterm_stops_the_child_and_keeps_the_reports(tmp_path: Path) -> None:
     assert _children(marker) == [], "the pytest child outlived its parent"
     results = json.loads((tmp_path / marker / "latest" / "results.json").read_text("utf-8"))
     assert results["summary"]["outcomes"] > 0 and "Traceback" not in output
+    assert results["verdict"] == "incomplete" and "interrupted (SIGINT)" in results["verdict_reason"]
 
 
 def _children(marker: str) -> list[str]:
