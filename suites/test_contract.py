@@ -19,6 +19,7 @@ from kimi_conformance.suite import (
     Redactor,
     Settings,
     Target,
+    TargetClient,
     attribute_failures,
     call_case,
     contract,
@@ -30,15 +31,16 @@ from kimi_conformance.suite import (
 
 
 @pytest.fixture(scope="session")
-def contract_schema(target: Target, kimi_settings: Settings, conformance_session: ConformanceSession) -> Any:
-    """The contract as schemathesis sees it, narrowed to the run's models when --model names some."""
+def contract_schema(
+    target_client: TargetClient, kimi_settings: Settings, conformance_session: ConformanceSession
+) -> Any:
+    """The contract as schemathesis sees it, narrowed to the run's models when --model names some; every case
+    goes through the run's client (its caps, budget and pace)."""
     models = None
     if kimi_settings.models:
         context = conformance_session.context
         models = {m: info.id for m in kimi_settings.models if (info := context.model(m)) is not None}
-    return load_schema(
-        target.base_url, target.api_key, kimi_settings.profile, kimi_settings.request_timeout, models or None
-    )
+    return load_schema(target_client, kimi_settings.profile, models or None)
 
 
 def _cases() -> list[Any]:

@@ -39,9 +39,11 @@ class TargetClient:
         self.redactor = Redactor(frozenset({api_key}) if api_key else frozenset())
         self.guard = guard
         """Budget, pace and retries of live runs; None sends every request once, at once."""
+        self.timeout = timeout
         self.stream_timeout = stream_timeout
         self.idle_timeout = stream_idle_timeout if stream_idle_timeout is not None else timeout
         self._client = httpx.Client(timeout=httpx.Timeout(timeout), follow_redirects=False)
+        self._timeout = httpx.Timeout(timeout).as_dict()
 
     def close(self) -> None:
         self._client.close()
@@ -69,15 +71,42 @@ class TargetClient:
         headers: dict[str, str] | None = None,
         authenticate: bool = True,
     ) -> Exchange:
-        """Send one request; never raises for HTTP or transport trouble (it is in the exchange). With a guard, it
-        waits its turn, may raise BudgetReached or QuotaExceeded, and retries a 429 as the guard says."""
+        """Send one request to `path` under the base URL, with the run's key unless `authenticate` is False (see
+        `send`)."""
+        sent_headers = {**(self.auth_headers() if authenticate else {}), **(headers or {})}
+        if json_body is not None:
+            content = json.dumps(json_body, ensure_ascii=False).encode()
+            sent_headers.setdefault("Content-Type", "application/json")
+        request = self.build(
+            method, self.base_url + path, content=content, files=files, data=data, params=params, headers=sent_headers
+        )
+        return self.send(operation, request, json_body)
+
+    def build(
+        self,
+        method: str,
+        url: str,
+        *,
+        content: bytes | None = None,
+        files: Any = None,
+        data: Any = None,
+        params: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Request:
+        """A request with this client's timeouts, to be sent with `send` (headers exactly as given: no key added)."""
+        return self._client.build_request(
+            method, url, content=content, files=files, data=data, params=params, headers=headers
+        )
+
+    def send(self, operation: str, request: httpx.Request, json_body: Any = None) -> Exchange:
+        """Send a built request; never raises for HTTP or transport trouble (it is in the exchange). The body is
+        read within the caps (`_read_body`). With a guard, it waits its turn, may raise BudgetReached or
+        QuotaExceeded, and retries a 429 as the guard says."""
         attempt = 0
         while True:
             if self.guard is not None:
                 self.guard.admit(json_body)
-            exchange = self._send_once(
-                operation, method, path, json_body, content, files, data, params, headers, authenticate
-            )
+            exchange = self._send_once(operation, request, json_body)
             if self.guard is None:
                 return exchange
             model = json_body.get("model") if isinstance(json_body, dict) else None
@@ -89,41 +118,23 @@ class TargetClient:
             self.guard.sleep(wait)
             attempt += 1
 
-    def _send_once(
-        self,
-        operation: str,
-        method: str,
-        path: str,
-        json_body: Any,
-        content: bytes | None,
-        files: dict[str, Any] | None,
-        data: dict[str, str] | None,
-        params: dict[str, Any] | None,
-        headers: dict[str, str] | None,
-        authenticate: bool,
-    ) -> Exchange:
-        sent_headers = {**(self.auth_headers() if authenticate else {}), **(headers or {})}
-        if json_body is not None:
-            content = json.dumps(json_body, ensure_ascii=False).encode()
-            sent_headers.setdefault("Content-Type", "application/json")
-        request = self._client.build_request(
-            method, self.base_url + path, content=content, files=files, data=data, params=params, headers=sent_headers
-        )
+    def _send_once(self, operation: str, request: httpx.Request, json_body: Any) -> Exchange:
         text = self.redactor.body(request.headers.get("content-type", ""), request.read())
         exchange = Exchange(
             operation=operation,
-            method=method,
+            method=request.method,
             url=str(request.url),
             request_headers=self.redactor.headers(dict(request.headers)),
             request_json=json_body,
             request_text=text,
         )
         started = time.monotonic()
+        request.extensions["timeout"] = dict(self._timeout)  # a retried request starts from the first-byte timeout
         try:
             response = self._client.send(request, stream=True)
             # Headers came within `timeout`; from here on the idle timeout bounds each read of the body. httpcore
             # reads this dict (the same object) when the body's first read starts.
-            request.extensions.setdefault("timeout", {})["read"] = self.idle_timeout
+            request.extensions["timeout"]["read"] = self.idle_timeout
             try:
                 exchange.status = response.status_code
                 exchange.response_headers = {k.lower(): v for k, v in response.headers.items()}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from kimi_conformance.checks import Status
+from kimi_conformance.chunks import view
 from tests.checks.exchanges import api, chat_json, chat_stream, error_envelope, exchange, message, status, unanswered
 
 
@@ -98,3 +99,15 @@ def test_http005_fails_when_the_body_stopped_early() -> None:
     cut.stream_error = "idle timeout after 30 s"
     text = message("HTTP005", cut)
     assert f"Received: {len(cut.body)} bytes, then idle timeout after 30 s" in text
+
+
+def test_http005_fails_on_a_stream_past_the_event_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(view, "MAX_STREAM_EVENTS", 3)
+    monkeypatch.setattr(view, "FEED_BYTES", 16)
+    text = message("HTTP005", chat_stream())
+    assert "Received: an event stream of more than 3 events: read up to byte" in text
+
+
+def test_http005_reads_the_event_cap_only_from_event_streams(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(view, "MAX_STREAM_EVENTS", 0)
+    assert status("HTTP005", chat_json()) is Status.PASSED  # a JSON body is never read as events

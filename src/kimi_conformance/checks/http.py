@@ -53,7 +53,10 @@ def content_type_documented(ctx: CheckContext, exchange: Exchange) -> None:
 
 @check("HTTP005", "Body cut short", "#/paths")
 def body_arrives_in_time(ctx: CheckContext, exchange: Exchange) -> None:
-    """A response body arrives whole: no silence past the idle timeout, no stream past the total timeout, no reset."""
+    """A response body arrives whole and within the caps: no silence past the idle timeout, no stream past the
+    total timeout, no reset, no body past the byte cap (after decompression) or stream past the event cap."""
     status_of(exchange)
     if exchange.stream_error is not None:
         raise Violation(f"Received: {len(exchange.body)} bytes, then {exchange.stream_error}\nExpected: the whole body")
+    if exchange.content_type == "text/event-stream" and (cut := exchange.stream().cut) is not None:
+        raise Violation(f"Received: an event stream of {cut}\nExpected: a stream short enough to be read whole")

@@ -18,6 +18,10 @@ from kimi_conformance.chunks.fold import fold
 from kimi_conformance.sse import FramingProblem, ServerSentEvent, SSEDecoder
 
 DONE = "[DONE]"
+MAX_STREAM_EVENTS = 200_000
+"""Events read from one stream at most (a body within the transport's byte cap can still hold over a million
+tiny events, each kept as objects); the rest is not read, and the view says so (`cut`: HTTP005)."""
+FEED_BYTES = 64 * 1024
 DELTA_KINDS = ("reasoning_content", "content", "tool_calls")
 """The meaningful parts of a delta, in the order a choice may send them."""
 
@@ -60,6 +64,8 @@ class StreamView:
     choices: dict[int, ChoiceTrace]
     top_usage: list[tuple[int, Any, bool]]
     """(chunk position, usage value, whether the chunk has `choices: []`) for chunks carrying `usage`."""
+    cut: str | None = None
+    """Why the events were not all read (MAX_STREAM_EVENTS), if they were not."""
     _completion: dict[str, Any] | None = None
     _folded: bool = False
 
@@ -72,9 +78,18 @@ class StreamView:
 
 
 def read_stream(body: bytes) -> StreamView:
-    """Decode, parse and trace a whole stream body."""
+    """Decode, parse and trace a stream body, up to MAX_STREAM_EVENTS events."""
     decoder = SSEDecoder()
-    events = [*decoder.feed(body), *decoder.close()]
+    events: list[ServerSentEvent] = []
+    cut = None
+    for start in range(0, len(body), FEED_BYTES):
+        events += decoder.feed(body[start : start + FEED_BYTES])
+        if len(events) > MAX_STREAM_EVENTS:
+            cut = f"more than {MAX_STREAM_EVENTS:,} events: read up to byte {start + FEED_BYTES:,} of {len(body):,}"
+            del events[MAX_STREAM_EVENTS:]
+            break
+    else:
+        events += decoder.close()
     chunks: list[dict[str, Any]] = []
     not_objects: list[tuple[int, str]] = []
     done: list[int] = []
@@ -93,7 +108,7 @@ def read_stream(body: bytes) -> StreamView:
         else:
             not_objects.append((number, event.data))
     choices, top_usage = _trace(chunks)
-    return StreamView(events, list(decoder.problems), chunks, not_objects, done, choices, top_usage)
+    return StreamView(events, list(decoder.problems), chunks, not_objects, done, choices, top_usage, cut)
 
 
 def _trace(chunks: list[dict[str, Any]]) -> tuple[dict[int, ChoiceTrace], list[tuple[int, Any, bool]]]:

@@ -10,14 +10,16 @@ import schemathesis
 from schemathesis import GenerationMode
 from schemathesis.config import SchemathesisConfig
 
-from kimi_conformance.budget import Guard, usage_of
+from kimi_conformance.budget import Guard
 from kimi_conformance.contract import contract_path, load_contract
 from kimi_conformance.exchange import Exchange
 from kimi_conformance.profiles import PROFILES
 from kimi_conformance.redaction import Redactor
 from kimi_conformance.rules import load_rules
 from kimi_conformance.rules.request_rules import ChatView, broken_rules, thinking_on
+from kimi_conformance.runner.case_transport import attach, session_of
 from kimi_conformance.runner.scenarios import SMALL_MAX_TOKENS
+from kimi_conformance.transport import TargetClient
 
 FAILURE_CODES = {
     "ServerError": "HTTP002",
@@ -35,11 +37,10 @@ EXTERNAL_CODES = frozenset({"AUTH001", "SCHM001", "SCHM002", "SCHM003", "SCHM005
 """Codes taken from schemathesis's verdict; the rest our own checks judge on the same exchange."""
 
 
-def load_schema(
-    base_url: str, api_key: str | None, profile: str, timeout: float, models: dict[str, str] | None = None
-) -> Any:
-    """`models`: target model id -> contract model id of the run (None: every model the contract knows)."""
-    """The contract as a schemathesis schema aimed at the target root (`base_url` without `/v1`)."""
+def load_schema(client: TargetClient, profile: str, models: dict[str, str] | None = None) -> Any:
+    """The contract as a schemathesis schema aimed at the client's target, whose every case `client` sends
+    (`case_transport`). `models`: target model id -> contract model id of the run (None: every model the
+    contract knows)."""
     config = SchemathesisConfig.from_dict(
         {
             "max-stream-events": 100000,
@@ -60,9 +61,9 @@ def load_schema(
         schema = schemathesis.openapi.from_dict(_narrowed_contract(set(models.values())), config=config)
     else:
         schema = schemathesis.openapi.from_path(contract_path(), config=config)
-    root = base_url.rstrip("/").removesuffix("/v1")
-    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-    schema.config.update(base_url=root, headers=headers, request_timeout=timeout)
+    root = client.base_url.rstrip("/").removesuffix("/v1")
+    schema.config.update(base_url=root, headers=client.auth_headers(), request_timeout=client.timeout)
+    attach(schema, client)
     schema.config.generation.update(
         max_examples=PROFILES[profile].contract.max_examples, modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE]
     )
@@ -149,52 +150,33 @@ def _to_target_ids(aliases: dict[str, str]) -> Any:
 
 
 def call_case(case: Any, timeout: float, guard: Guard | None) -> Any:
-    """`case.call()` within the run's budget and pace, retrying a 429 as the guard says (it may raise
-    BudgetReached or QuotaExceeded; transport errors propagate as schemathesis raises them)."""
-    attempt = 0
-    while True:
-        body = case.body if isinstance(case.body, dict) else None
-        if guard is not None:
-            guard.admit(body)
-        try:
-            response = case.call(timeout=timeout)
-        except Exception:  # no answer: the suite records it (HTTP001); the guard counts it
-            if guard is not None:
-                guard.answered(False)
-            raise
-        if guard is None:
-            return response
-        guard.answered(True)
-        headers = {k.lower(): v[0] if isinstance(v, list) else v for k, v in response.headers.items()}
-        content_type = headers.get("content-type", "").split(";")[0].strip().lower()
-        guard.record(body.get("model") if body else None, usage_of(content_type, response.content or b""))
-        wait = guard.retry_after(attempt, response.status_code, headers, response.content or b"")
-        if wait is None:
-            return response
-        guard.sleep(wait)
-        attempt += 1
+    """`case.call()` through the schema's client: within its caps, budget and pace, retrying a 429 as its guard
+    says (it may raise BudgetReached or QuotaExceeded; a request that got no answer raises the `requests` error
+    schemathesis expects, and `unanswered_exchange` finds what the client recorded). `guard` is the run's: the
+    client must hold the same one."""
+    session = session_of(case.operation.schema)
+    if guard is not session.adapter.client.guard:
+        raise RuntimeError("call_case was given a guard other than the one of the schema's client")
+    return case.call(session=session, timeout=timeout)
 
 
 def exchange_for(case: Any, response: Any, redactor: Redactor) -> Exchange:
-    """Our record of a schemathesis case and the response it got."""
-    request = response.request
-    body = request.body if isinstance(request.body, bytes) else (request.body or "").encode()
+    """What the client recorded for a case and the response it got (body within the caps, `stream_error` set
+    when a cap cut it)."""
+    exchange = session_of(case.operation.schema).adapter.exchange_of(response.request)
+    if exchange is None:
+        raise RuntimeError("exchange_for was given a response the schema's client did not read")
+    return _generated(case, exchange, redactor)
+
+
+def _generated(case: Any, exchange: Exchange, redactor: Redactor) -> Exchange:
     # Acceptance of generated data is judged by schemathesis (which knows what each case negates) and
     # attributed to SCHM002/SCHM003 in `attribute_failures`, so the exchange carries no intent of its own.
-    intent = "generated"
-    return Exchange(
-        operation=case.operation.definition.raw.get("operationId", case.operation.label),
-        method=request.method,
-        url=redactor.text(request.url),
-        request_headers=redactor.headers(dict(request.headers)),
-        request_json=case.body if isinstance(case.body, dict | list) else None,
-        request_text=redactor.body(request.headers.get("content-type", ""), body),
-        status=response.status_code,
-        response_headers={k.lower(): v[0] if isinstance(v, list) else v for k, v in response.headers.items()},
-        body=response.content or b"",
-        elapsed=response.elapsed,
-        intent=intent,
-    )
+    exchange.operation = case.operation.definition.raw.get("operationId", case.operation.label)
+    exchange.request_json = case.body if isinstance(case.body, dict | list) else None
+    exchange.url = redactor.text(exchange.url)
+    exchange.intent = "generated"
+    return exchange
 
 
 def _unobservable_negation(case: Any, failure: Any) -> bool:
@@ -211,8 +193,8 @@ def attribute_failures(case: Any, response: Any, exchange: Exchange) -> None:
     """Run schemathesis's checks on the response; record each failure under our code in `exchange.external`."""
     from schemathesis.core.failures import FailureGroup
 
-    try:
-        case.validate_response(response)
+    try:  # the auth probes schemathesis sends while validating go through the same client
+        case.validate_response(response, transport_kwargs={"session": session_of(case.operation.schema)})
     except FailureGroup as group:
         for failure in group.exceptions:
             if _unobservable_negation(case, failure):
@@ -224,7 +206,11 @@ def attribute_failures(case: Any, response: Any, exchange: Exchange) -> None:
 
 
 def unanswered_exchange(case: Any, error: Exception, redactor: Redactor) -> Exchange:
-    """Our record of a generated request that got no response (refused, reset, timed out)."""
+    """Our record of a generated request that got no response (refused, reset, timed out): what the client
+    recorded, or, when the request never reached it, the error."""
+    sent = session_of(case.operation.schema).adapter.exchange_of(getattr(error, "request", None))
+    if sent is not None:
+        return _generated(case, sent, redactor)
     return Exchange(
         operation=case.operation.definition.raw.get("operationId", case.operation.label),
         method=case.method.upper(),
