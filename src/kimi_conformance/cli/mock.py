@@ -34,6 +34,13 @@ from kimi_conformance.mock.faults import FAULTS
 @click.option("--chunk-delay", default=0.0, show_default=True, type=click.FloatRange(0), help="Seconds between chunks.")
 @click.option("--out-of-quota", is_flag=True, help="Refuse everything 429 exceeded_current_quota_error.")
 @click.option("--latency", default=0.0, show_default=True, type=click.FloatRange(0), help="Seconds before each answer.")
+@click.option(
+    "--read-timeout",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(0, min_open=True),
+    help="Seconds a request body may stay silent before 408 (the connection is closed).",
+)
 @click.option("--rpm", type=click.IntRange(1), help="Requests per minute before 429 (all keys together).")
 @click.option("--max-concurrency", type=click.IntRange(1), help="Requests in flight before 429 (all keys together).")
 @click.option(
@@ -51,6 +58,7 @@ def mock(
     chunk_delay: float,
     latency: float,
     out_of_quota: bool,
+    read_timeout: float,
     rpm: int | None,
     max_concurrency: int | None,
     batch_step: float,
@@ -78,6 +86,7 @@ def mock(
             chunk_delay=chunk_delay,
             latency=latency,
             out_of_quota=out_of_quota,
+            read_timeout=read_timeout,
             rpm=rpm,
             max_concurrency=max_concurrency,
             batch_step_seconds=batch_step,

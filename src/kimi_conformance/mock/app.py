@@ -116,6 +116,8 @@ async def upload_file(request: Request, state: MockState) -> Response:
         raise invalid_request("Invalid request: upload files as multipart/form-data with `file` and `purpose`")
     try:
         form = await request.form(max_files=1, max_fields=16)
+    except ApiError:  # the body's read timeout (408)
+        raise
     except Exception as exc:  # python-multipart raises several unrelated types on malformed bodies
         raise invalid_request(f"Invalid request: malformed multipart body ({exc})") from None
     try:

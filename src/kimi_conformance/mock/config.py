@@ -23,6 +23,9 @@ class MockConfig:
     """Seconds between two streamed chunks."""
     latency: float = 0.0
     """Seconds every request waits before it is answered (a slow upstream)."""
+    read_timeout: float = 30.0
+    """Seconds a request body may stay silent before the mock answers 408 and closes the connection (a client that
+    declares more than it sends)."""
     out_of_quota: bool = False
     """Refuse every request 429 `exceeded_current_quota_error`, as for an account out of balance (facts §9)."""
     rpm: int | None = None
@@ -49,6 +52,8 @@ class MockConfig:
             raise ConfigError("the mock needs at least one accepted API key")
         if self.chunk_delay < 0 or self.batch_step_seconds < 0 or self.latency < 0:
             raise ConfigError("delays cannot be negative")
+        if not self.read_timeout > 0:
+            raise ConfigError("the read timeout must be positive")
 
     def has_fault(self, name: str) -> bool:
         """Whether the named deviation is switched on."""

@@ -47,6 +47,12 @@ def invalid_request(message: str) -> ApiError:
     return ApiError(400, "invalid_request_error", message)
 
 
+def request_timeout(seconds: float) -> ApiError:
+    """408 `invalid_request_error` for a body that stalled; `Connection: close`, as its rest may still come."""
+    message = f"Request Timeout: the request body did not arrive within {seconds:g} seconds"
+    return ApiError(408, "invalid_request_error", message, headers={"Connection": "close"})
+
+
 def not_found(message: str) -> ApiError:
     """404 `resource_not_found_error`."""
     return ApiError(404, "resource_not_found_error", message)

@@ -10,12 +10,13 @@ from typing import Any
 
 from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+from starlette.types import Message, Receive
 
 from kimi_conformance.mock.config import MockConfig
-from kimi_conformance.mock.errors import QUOTA_EXCEEDED, ApiError, invalid_request, unauthenticated
+from kimi_conformance.mock.errors import QUOTA_EXCEEDED, ApiError, invalid_request, request_timeout, unauthenticated
 from kimi_conformance.mock.state import MockState
 
 MAX_BODY_BYTES = 100 * 1024 * 1024
@@ -49,11 +50,33 @@ def _api_key(request: Request, config: MockConfig) -> str:
     raise unauthenticated()
 
 
+def timed_body(receive: Receive, seconds: float) -> Receive:
+    """`receive` that raises 408 (`request_timeout`) when the client sends nothing for `seconds` before the end of
+    its body: a declared Content-Length that never arrives does not hold the connection. Once the body is complete,
+    `receive` is passed through untimed."""
+    complete = False
+
+    async def timed() -> Message:
+        nonlocal complete
+        if complete:
+            return await receive()
+        try:
+            message = await asyncio.wait_for(receive(), seconds)
+        except TimeoutError:
+            raise request_timeout(seconds) from None
+        complete = message["type"] != "http.request" or not message.get("more_body", False)
+        return message
+
+    return timed
+
+
 def endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
-    """Wrap a handler with auth, rate limits and the error envelope; nothing escapes as a bare 500."""
+    """Wrap a handler with auth, rate limits, the body's read timeout and the error envelope; nothing escapes as a
+    bare 500."""
 
     async def wrapped(request: Request) -> Response:
         state: MockState = request.app.state.mock
+        request = Request(request.scope, timed_body(request.receive, state.config.read_timeout))
         if state.config.latency:
             await asyncio.sleep(state.config.latency)
         try:
@@ -70,6 +93,8 @@ def endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
             response = await handler(request, state)
         except ApiError as error:
             response = error_response(error, state.config)
+        except ClientDisconnect:  # gone before its body ended: no one reads an answer, nothing to log
+            response = Response(status_code=400)
         except Exception:
             log.exception("mock handler failed on %s %s", request.method, request.url.path)
             response = error_response(ApiError(500, "server_error", "Internal server error"), state.config)
