@@ -1,20 +1,18 @@
 """The validating proxy: forwards every request to the upstream and every response back unchanged — streams chunk
-by chunk as they arrive — and runs the checks on the side, writing outcomes and a cassette as it goes.
+by chunk as they arrive — and judges each exchange on the side, writing outcomes and a cassette as it goes.
 
-It never breaks the traffic it watches: a check that fails or crashes is recorded, never passed to the client.
-`kimi-conformance report DIR` renders what it wrote like a run.
+It never breaks or slows the traffic it watches. Once an exchange has been relayed in full, the event loop puts it
+on a bounded queue (`proxy_recorder.JudgingWorker`) and goes back to serving; the checks run on the worker's thread.
+A check that fails or crashes is recorded, never passed to the client. When the queue is full, the exchange is
+counted as dropped, not judged. `kimi-conformance report DIR` renders what the proxy wrote like a run.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-import json
-import logging
-import re
-import threading
 import time
-import zlib
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,111 +22,30 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from kimi_conformance import contract, strict_json
-from kimi_conformance.checks import CHECKS, CheckContext
+from kimi_conformance import strict_json
 from kimi_conformance.exchange import Exchange
 from kimi_conformance.loopback import LoopbackServer, running
-from kimi_conformance.redaction import Redactor, redact, register_secret
-from kimi_conformance.rules import load_rules
-from kimi_conformance.rules.request_rules import ChatView, broken_rules, thinking_on
-from kimi_conformance.runner.session import ConformanceSession
+from kimi_conformance.proxy_recorder import DRAIN_SECONDS, QUEUE_SIZE, JudgingWorker, Recorder, Relayed
 
 HOP_BY_HOP = frozenset(
     {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade", "host"}
 )
-log = logging.getLogger("kimi_conformance.proxy")
 
 
-def _templates() -> list[tuple[re.Pattern[str], str, str]]:
-    """(path pattern, METHOD, operationId) of every operation of the contract."""
-    found = []
-    for operation, (path, method) in contract.operations().items():
-        parts = re.split(r"(\{[^/}]+\})", path)
-        pattern = "".join("[^/]+" if part.startswith("{") else re.escape(part) for part in parts)
-        found.append((re.compile(f"^{pattern}$"), method.upper(), operation))
-    return found
-
-
-class Recorder:
-    """Runs the checks on each relayed exchange and appends outcomes and cassette lines to the proxy's folder."""
-
-    def __init__(self, folder: Path, secrets: frozenset[str] = frozenset()) -> None:
-        self.folder = folder
-        folder.mkdir(parents=True, exist_ok=True)
-        self.session = ConformanceSession(CheckContext(), selected=frozenset(CHECKS))
-        self.redactor = Redactor(secrets)
-        self.templates = _templates()
-        self.lock = threading.Lock()
-        (folder / "proxy.json").write_text(json.dumps({"started_at": time.time()}), "utf-8")
-
-    def learn_secrets(self, headers: Mapping[str, str]) -> None:
-        """The client's key (whatever its shape) becomes a secret of this process before anything is kept."""
-        for name in ("authorization", "proxy-authorization", "x-api-key", "api-key"):
-            value = headers.get(name)
-            if value:
-                register_secret(value)
-                scheme, _, credential = value.partition(" ")
-                if credential and scheme.lower() in ("bearer", "basic", "token"):
-                    register_secret(credential.strip())
-
-    def operation(self, method: str, path: str) -> str:
-        for pattern, verb, operation in self.templates:
-            if verb == method and pattern.match(path):
-                return operation
-        return "unknownRoute"
-
-    def record(self, exchange: Exchange) -> None:
-        """Check and write one exchange; any error here is logged, never raised into the traffic."""
-        try:
-            with self.lock:
-                before = len(self.session.outcomes)
-                self.session.check(exchange, "proxy")
-                outcomes = self.session.outcomes[before:]
-                with (self.folder / "outcomes.jsonl").open("a", encoding="utf-8") as out:
-                    out.writelines(json.dumps(o.as_json()) + "\n" for o in outcomes)
-                with (self.folder / "cassette.jsonl").open("a", encoding="utf-8") as out:
-                    out.write(json.dumps(self.session.cassette[-1], ensure_ascii=False) + "\n")
-                self.session.outcomes.clear()
-                self.session.cassette.clear()
-        except Exception:  # the proxy must never break the traffic it watches
-            log.exception(
-                "checking %s %s failed; the exchange was relayed unchanged", exchange.method, redact(exchange.url)
-            )
-
-
-def _mark_broken_rule(exchange: Exchange) -> None:
-    """A chat request that breaks a model rule of the table is judged like a rule probe (RULE001, RULE003)."""
-    body = exchange.request_json
-    if exchange.operation != "createChatCompletion" or not isinstance(body, dict):
-        return
-    model = load_rules().model(str(body.get("model")))
-    if model is None:
-        return
-    try:
-        broken = broken_rules(ChatView(body, model, thinking_on(body, model)), after_schema=False)
-    except Exception:  # a malformed body: the contract checks judge the answer
-        return
-    if broken:
-        exchange.intent = "invalid"
-        exchange.rule = (broken[0][0].id, "a request observed by the proxy")
-
-
-def _decoded(body: bytes, encoding: str) -> bytes:
-    """The body as the checks need it (gzip or deflate undone); the client gets the raw bytes."""
-    try:
-        if encoding == "gzip":
-            return zlib.decompress(body, 16 + zlib.MAX_WBITS)
-        if encoding == "deflate":
-            return zlib.decompress(body)
-    except zlib.error:
-        return body
-    return body
-
-
-def create_proxy_app(upstream: str, folder: Path, timeout: float = 300.0) -> Starlette:
-    """The proxy as an ASGI app: `upstream` is an SDK-style base URL (`.../v1`); clients use the proxy's `/v1`."""
+def create_proxy_app(
+    upstream: str,
+    folder: Path,
+    timeout: float = 300.0,
+    *,
+    judging_queue: int = QUEUE_SIZE,
+    drain_seconds: float = DRAIN_SECONDS,
+) -> Starlette:
+    """The proxy as an ASGI app: `upstream` is an SDK-style base URL (`.../v1`); clients use the proxy's `/v1`.
+    At most `judging_queue` relayed exchanges wait to be judged; when the app shuts down, its judge gets
+    `drain_seconds` to finish them."""
     base = httpx.URL(upstream.rstrip("/"))
     recorder = Recorder(folder)
+    judging = JudgingWorker(recorder, judging_queue, drain_seconds)
     client = httpx.AsyncClient(timeout=httpx.Timeout(timeout), follow_redirects=False)
 
     async def relay(request: Request) -> Response:
@@ -152,16 +69,11 @@ def create_proxy_app(upstream: str, folder: Path, timeout: float = 300.0) -> Sta
             intent="observed",
         )
         try:
-            exchange.request_json = json.loads(body) if body else None
-        except ValueError:
-            exchange.request_json = None
-        _mark_broken_rule(exchange)
-        try:
             upstream_response = await client.send(outgoing, stream=True)
         except httpx.HTTPError as exc:
             exchange.transport_error = f"{type(exc).__name__}: {exc}"
             exchange.elapsed = time.monotonic() - started
-            recorder.record(exchange)
+            judging.submit(Relayed(exchange, body))
             return Response(f"upstream unreachable: {type(exc).__name__}", status_code=502, media_type="text/plain")
         exchange.status = upstream_response.status_code
         exchange.response_headers = {k.lower(): v for k, v in upstream_response.headers.items()}
@@ -176,10 +88,8 @@ def create_proxy_app(upstream: str, folder: Path, timeout: float = 300.0) -> Sta
                 exchange.stream_error = f"the upstream body broke off: {type(exc).__name__}"
             finally:
                 await upstream_response.aclose()
-                raw = b"".join(received)
-                exchange.body = _decoded(raw, exchange.response_headers.get("content-encoding", ""))
                 exchange.elapsed = time.monotonic() - started
-                recorder.record(exchange)
+                judging.submit(Relayed(exchange, body, received))
 
         response = StreamingResponse(pieces(), status_code=upstream_response.status_code)
         response.raw_headers = [
@@ -191,12 +101,16 @@ def create_proxy_app(upstream: str, folder: Path, timeout: float = 300.0) -> Sta
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        yield
-        await client.aclose()
+        try:
+            yield
+        finally:
+            await client.aclose()
+            await asyncio.to_thread(judging.close)
 
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
     app = Starlette(routes=[Route("/{path:path}", relay, methods=methods)], lifespan=lifespan)
     app.state.recorder = recorder
+    app.state.judging = judging
     return app
 
 
@@ -221,7 +135,11 @@ def read_outcomes(folder: Path) -> list[dict[str, Any]]:
 
 
 @contextlib.contextmanager
-def serve_proxy_in_thread(upstream: str, folder: Path, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
-    """Serve the proxy on loopback in a daemon thread; yields its SDK-style base URL (`.../v1`)."""
-    with running(LoopbackServer(create_proxy_app(upstream, folder), host, port), "kimi-proxy") as server:
+def serve_proxy_in_thread(
+    upstream: str, folder: Path, host: str = "127.0.0.1", port: int = 0, *, judging_queue: int = QUEUE_SIZE
+) -> Iterator[str]:
+    """Serve the proxy on loopback in a daemon thread; yields its SDK-style base URL (`.../v1`). When the block
+    ends, the exchanges still queued are judged (for up to DRAIN_SECONDS) and `proxy.json` gets the counts."""
+    app = create_proxy_app(upstream, folder, judging_queue=judging_queue)
+    with running(LoopbackServer(app, host, port), "kimi-proxy") as server:
         yield server.api_base
