@@ -111,6 +111,8 @@ class Spending:
     cost_usd: float = 0.0
     unpriced: set[str] = field(default_factory=set)
     retries: int = 0
+    cleanup_requests: int = 0
+    """Requests that removed what the run created (outside the budget: they spend no tokens)."""
 
     @property
     def tokens(self) -> int:
@@ -120,6 +122,7 @@ class Spending:
         return {
             "requests": self.requests,
             "retries": self.retries,
+            "cleanup_requests": self.cleanup_requests,
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
             "cached_tokens": self.cached_tokens,
@@ -130,7 +133,7 @@ class Spending:
 
     def add(self, other: dict[str, Any]) -> None:
         """Merge another worker's `as_json()`."""
-        for name in ("requests", "retries", "prompt_tokens", "completion_tokens", "cached_tokens"):
+        for name in ("requests", "retries", "cleanup_requests", "prompt_tokens", "completion_tokens", "cached_tokens"):
             setattr(self, name, getattr(self, name) + int(other.get(name, 0)))
         self.cost_usd += float(other.get("estimated_cost_usd", 0.0))
         self.unpriced |= set(other.get("unpriced_models", []))
@@ -156,29 +159,37 @@ class Guard:
     _last_start: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def admit(self, request_json: Any = None) -> None:
-        """Wait for this request's turn; raise BudgetReached if it would go past the budget."""
+    def admit(self, request_json: Any = None, *, within_budget: bool = True) -> None:
+        """Wait for this request's turn; raise BudgetReached if it would go past the budget. A request sent
+        `within_budget=False` (removing what the run created, after it stopped) is paced and counted apart
+        (`cleanup_requests`), never refused."""
         with self._lock:
-            if self.reached is None and self.unanswered >= self.unanswered_limit:
-                self.reached = f"the target stopped answering: {self.unanswered} requests in a row got no usable answer"
-                raise TargetGone(self.reached)
-            if self.reached is None and self.max_requests is not None and self.spent.requests >= self.max_requests:
-                self.reached = f"request budget reached: {self.spent.requests} of --max-requests {self.max_requests}"
-            projected = projected_tokens(request_json)
-            if self.reached is None and self.max_tokens is not None and self.spent.tokens + projected > self.max_tokens:
-                self.reached = (
-                    f"token budget reached: {self.spent.tokens} spent, the next request could spend {projected} "
-                    f"more (--max-tokens {self.max_tokens})"
-                )
-            if self.reached is not None:
-                raise BudgetReached(self.reached)
-            self.spent.requests += 1
+            if within_budget:
+                self._refuse_past_budget(request_json)
+                self.spent.requests += 1
+            else:
+                self.spent.cleanup_requests += 1
             wait = 0.0
             if self.rpm:
                 wait = max(0.0, self._last_start + 60.0 / self.rpm - time.monotonic())
             self._last_start = time.monotonic() + wait
         if wait:
             self.sleep(wait)
+
+    def _refuse_past_budget(self, request_json: Any) -> None:
+        if self.reached is None and self.unanswered >= self.unanswered_limit:
+            self.reached = f"the target stopped answering: {self.unanswered} requests in a row got no usable answer"
+            raise TargetGone(self.reached)
+        if self.reached is None and self.max_requests is not None and self.spent.requests >= self.max_requests:
+            self.reached = f"request budget reached: {self.spent.requests} of --max-requests {self.max_requests}"
+        projected = projected_tokens(request_json)
+        if self.reached is None and self.max_tokens is not None and self.spent.tokens + projected > self.max_tokens:
+            self.reached = (
+                f"token budget reached: {self.spent.tokens} spent, the next request could spend {projected} "
+                f"more (--max-tokens {self.max_tokens})"
+            )
+        if self.reached is not None:
+            raise BudgetReached(self.reached)
 
     def answered(self, usable: bool) -> None:
         """Count a request without a usable answer (or reset the count on an answer)."""

@@ -19,10 +19,12 @@ from kimi_conformance.budget import BudgetReached, Guard, QuotaExceeded
 from kimi_conformance.checks import CHECKS
 from kimi_conformance.errors import KimiConformanceError
 from kimi_conformance.exchange import Exchange
+from kimi_conformance.ledger import AccountLedger
 from kimi_conformance.mock import MockConfig
 from kimi_conformance.redaction import redact
 from kimi_conformance.report import RunResult, write_reports
 from kimi_conformance.rules import ModelInfo
+from kimi_conformance.runner.cleanup import leave_as_found
 from kimi_conformance.runner.interrupt import stop_on_interrupt
 from kimi_conformance.runner.merge import RunPart, run_result
 from kimi_conformance.runner.session import ConformanceSession
@@ -225,9 +227,15 @@ def target(kimi_settings: Settings, request: pytest.FixtureRequest) -> Iterator[
 
 @pytest.fixture(scope="session")
 def target_client(target: Target, kimi_settings: Settings, pytestconfig: pytest.Config) -> Iterator[TargetClient]:
-    """An HTTP client of the target within the run's budget and pace; every request becomes an `Exchange`."""
-    with client_for(target.base_url, target.api_key, kimi_settings, run_guard(pytestconfig)) as client:
-        yield client
+    """An HTTP client of the target within the run's budget and pace; every request becomes an `Exchange`. When
+    the run is done with it (also after an early stop), what the run created on the account is removed."""
+    state, ledger = run_state(pytestconfig), AccountLedger.for_base_url(target.base_url)
+    with client_for(target.base_url, target.api_key, kimi_settings, state.guard, ledger) as client:
+        try:
+            yield client
+        finally:
+            stopped = leave_as_found(client, ledger)
+            state.account = {**ledger.summary(), "cleanup_stopped": stopped}
 
 
 @pytest.fixture(scope="session")
@@ -282,6 +290,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         session.config.stash[RESTORE_SIGINT] = stop_on_interrupt(session, run_guard(session.config))
 
 
+@pytest.hookimpl(trylast=True)  # after pytest's own teardown of the fixtures: the clean-up has run
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
     if STATE not in config.stash:
@@ -327,6 +336,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     findings = data["summary"]["findings"]
     if result.spending:
         terminalreporter.write_line(f"spent: {result.spending_line()}")
+    if result.account:
+        terminalreporter.write_line(f"account: {result.account_line()}")
     terminalreporter.write_line(
         f"verdict {data['verdict'].upper()} ({result.verdict_reason}): {data['summary']['outcomes']} check outcomes, "
         f"{findings['error']} error / {findings['warning']} warning / {findings['info']} info findings; "

@@ -10,6 +10,7 @@ import httpx
 
 from kimi_conformance.budget import Guard, usage_in
 from kimi_conformance.exchange import Exchange
+from kimi_conformance.ledger import AccountLedger
 from kimi_conformance.redaction import Redactor, register_secret
 
 DEFAULT_TIMEOUT = 30.0
@@ -30,6 +31,7 @@ class TargetClient:
         stream_timeout: float = DEFAULT_STREAM_TIMEOUT,
         stream_idle_timeout: float | None = None,
         guard: Guard | None = None,
+        ledger: AccountLedger | None = None,
     ) -> None:
         """`timeout`: connect and first byte; `stream_idle_timeout`: silence allowed between two reads of the body
         (default `timeout`); `stream_timeout`: the whole body, however busy the target keeps it."""
@@ -39,6 +41,8 @@ class TargetClient:
         self.redactor = Redactor(frozenset({api_key}) if api_key else frozenset())
         self.guard = guard
         """Budget, pace and retries of live runs; None sends every request once, at once."""
+        self.ledger = ledger
+        """What the run created on the account (files, batches), learnt from every answer this client reads."""
         self.timeout = timeout
         self.stream_timeout = stream_timeout
         self.idle_timeout = stream_idle_timeout if stream_idle_timeout is not None else timeout
@@ -70,6 +74,7 @@ class TargetClient:
         params: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
         authenticate: bool = True,
+        within_budget: bool = True,
     ) -> Exchange:
         """Send one request to `path` under the base URL, with the run's key unless `authenticate` is False (see
         `send`)."""
@@ -80,7 +85,7 @@ class TargetClient:
         request = self.build(
             method, self.base_url + path, content=content, files=files, data=data, params=params, headers=sent_headers
         )
-        return self.send(operation, request, json_body)
+        return self.send(operation, request, json_body, within_budget=within_budget)
 
     def build(
         self,
@@ -98,15 +103,19 @@ class TargetClient:
             method, url, content=content, files=files, data=data, params=params, headers=headers
         )
 
-    def send(self, operation: str, request: httpx.Request, json_body: Any = None) -> Exchange:
+    def send(
+        self, operation: str, request: httpx.Request, json_body: Any = None, *, within_budget: bool = True
+    ) -> Exchange:
         """Send a built request; never raises for HTTP or transport trouble (it is in the exchange). The body is
-        read within the caps (`_read_body`). With a guard, it waits its turn, may raise BudgetReached or
-        QuotaExceeded, and retries a 429 as the guard says."""
+        read within the caps (`_read_body`). With a guard, it waits its turn, may raise BudgetReached (not when
+        sent `within_budget=False`: see `Guard.admit`) or QuotaExceeded, and retries a 429 as the guard says."""
         attempt = 0
         while True:
             if self.guard is not None:
-                self.guard.admit(json_body)
+                self.guard.admit(json_body, within_budget=within_budget)
             exchange = self._send_once(operation, request, json_body)
+            if self.ledger is not None:
+                self.ledger.observe(exchange)
             if self.guard is None:
                 return exchange
             model = json_body.get("model") if isinstance(json_body, dict) else None

@@ -1,4 +1,5 @@
-"""SIGTERM to `kimi-conformance run` stops its pytest child too (no orphan), and the reports of what ran are kept."""
+"""SIGTERM to `kimi-conformance run` stops its pytest child too (no orphan): what the run created is removed, and
+the reports of what ran are kept."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ def test_sigterm_stops_the_child_and_keeps_the_reports(tmp_path: Path) -> None:
     results = json.loads((tmp_path / marker / "latest" / "results.json").read_text("utf-8"))
     assert results["summary"]["outcomes"] > 0 and "Traceback" not in output
     assert results["verdict"] == "incomplete" and "interrupted (SIGINT)" in results["verdict_reason"]
+    assert results["account"]["files"]["left"] == [] and results["account"]["batches"]["running"] == []
 
 
 def _children(marker: str) -> list[str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 import subprocess
 import sys
@@ -96,15 +98,18 @@ def run(workers: str | None, pytest_args: tuple[str, ...], **values: Any) -> Non
 
 
 def run_child(command: list[str]) -> int:
-    """Run pytest as a child and wait for it. SIGTERM or SIGINT to this process reaches the child as pytest's
-    own interrupt (SIGINT: it stops and writes the reports of what ran); a second signal terminates it, a third
-    kills it. The child has a session of its own, so a terminal's Ctrl+C reaches it once, through here."""
+    """Run pytest as a child and wait for it. SIGTERM or SIGINT to this process reaches the child's process group
+    (pytest and its xdist workers) as an interrupt: the first stops the run after the requests in flight, removes
+    what it created and writes the reports of what ran (`runner/interrupt.py`); a second stops it at once (the
+    reports are still written); a third kills it. The child has a session of its own, so a terminal's Ctrl+C
+    reaches it once, through here."""
     child = subprocess.Popen(command, start_new_session=True)
-    escalation = [signal.SIGINT, signal.SIGTERM, signal.SIGKILL]
+    escalation = [signal.SIGINT, signal.SIGINT, signal.SIGKILL]
 
     def forward(signum: int, frame: object) -> None:
         if child.poll() is None and escalation:
-            child.send_signal(escalation.pop(0))
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(child.pid, escalation.pop(0))
 
     previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:

@@ -9,6 +9,7 @@ from typing import Any
 from kimi_conformance import __version__
 from kimi_conformance.checks import CHECKS, Outcome, Status
 from kimi_conformance.findings import Finding, Severity, blocks
+from kimi_conformance.ledger import account_line
 
 RESULTS_SCHEMA_VERSION = 1
 
@@ -61,6 +62,8 @@ class RunResult:
     """Why the budget (or the target's quota) stopped the run before it finished."""
     not_run: list[str] = field(default_factory=list)
     """Tests that were never run because the run stopped early."""
+    account: dict[str, Any] | None = None
+    """What the run created on the target's account and removed (`ledger.AccountLedger.summary()`)."""
     _distinct: tuple[int, list[Finding], list[Outcome]] | None = field(default=None, init=False, repr=False)
 
     def _distinct_outcomes(self) -> tuple[list[Finding], list[Outcome]]:
@@ -154,12 +157,18 @@ class RunResult:
             f"{spent.get('cached_tokens', 0):,} cached, {spent.get('completion_tokens', 0):,} completion) · "
             f"estimated cost ${spent.get('estimated_cost_usd', 0.0):.4f}"
         )
+        if spent.get("cleanup_requests"):
+            line += f" · {spent['cleanup_requests']} clean-up request(s) outside the budget"
         unpriced = spent.get("unpriced_models") or []
         if unpriced:
             line += f" (not priced: {', '.join(unpriced)})"
         if self.budget_reached:
             line += f" · stopped early: {self.budget_reached}; {len(self.not_run)} test(s) not run"
         return line
+
+    def account_line(self) -> str:
+        """What the run created on the account and removed, and what is left (empty when it used no client)."""
+        return account_line(self.account) if self.account else ""
 
     def count(self, severity: Severity) -> int:
         return sum(1 for f in self.findings if f.severity is severity)
@@ -232,4 +241,5 @@ class RunResult:
             "pass_at_k": self.pass_at_k(),
             "budget_reached": self.budget_reached,
             "not_run": self.not_run,
+            "account": self.account,
         }

@@ -12,6 +12,7 @@ from typing import Any
 
 from kimi_conformance.budget import Spending
 from kimi_conformance.checks import Outcome
+from kimi_conformance.ledger import merge_accounts
 from kimi_conformance.report import RunResult
 from kimi_conformance.runner.state import RunState
 
@@ -29,6 +30,7 @@ class RunPart:
     spending: Spending = field(default_factory=Spending)
     reached: str | None = None
     quota: bool = False
+    account: dict[str, Any] | None = None
 
     @classmethod
     def of(cls, state: RunState) -> RunPart:
@@ -40,11 +42,17 @@ class RunPart:
             spending,
             state.guard.reached,
             state.guard.quota_exceeded,
+            state.account,
         )
 
     def write(self, parts: Path, worker: str) -> None:
         parts.mkdir(parents=True, exist_ok=True)
-        spent = {"spending": self.spending.as_json(), "reached": self.reached, "quota": self.quota}
+        spent = {
+            "spending": self.spending.as_json(),
+            "reached": self.reached,
+            "quota": self.quota,
+            "account": self.account,
+        }
         (parts / f"{worker}.spending.json").write_text(json.dumps(spent), "utf-8")
         if self.outcomes:
             (parts / f"{worker}.json").write_text(json.dumps([o.as_json() for o in self.outcomes]), "utf-8")
@@ -60,6 +68,7 @@ class RunPart:
             self.spending.add(data["spending"])
             self.reached = self.reached or data["reached"]
             self.quota = self.quota or data["quota"]
+            self.account = merge_accounts(self.account, data.get("account"))
         for part in sorted(parts.glob("*.cassette.jsonl")):
             self.cassette += part.read_text("utf-8")
         for part in sorted(parts.glob("gw*[0-9].json")):
@@ -90,4 +99,5 @@ def run_result(state: RunState, part: RunPart) -> RunResult:
         spending=part.spending.as_json(),
         budget_reached=part.reached,
         not_run=[test for test in state.collected if test not in state.reported] if part.reached else [],
+        account=part.account,
     )

@@ -8,6 +8,7 @@ import secrets
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 from kimi_conformance.budget import Guard
 from kimi_conformance.checks import CheckContext, select
@@ -54,6 +55,8 @@ class RunState:
     reported: set[str] = field(default_factory=set)
     """Tests that ran (were reported other than as not run for the budget)."""
     probe: TargetProbe | None = None
+    account: dict[str, Any] | None = None
+    """What this process's client created on the account and removed (`AccountLedger.summary()`), once done."""
 
     @classmethod
     def start(cls, settings: Settings, workers: int, run_id: str | None = None) -> RunState:

@@ -11,6 +11,7 @@ from typing import Any
 from kimi_conformance.budget import BudgetReached, Guard, QuotaExceeded
 from kimi_conformance.errors import ConfigError
 from kimi_conformance.exchange import Exchange
+from kimi_conformance.ledger import AccountLedger
 from kimi_conformance.mock import DEFAULT_API_KEY, MockConfig, serve_in_thread
 from kimi_conformance.rules import load_rules
 from kimi_conformance.settings import Settings
@@ -43,8 +44,11 @@ def open_target(settings: Settings) -> Iterator[Target]:
     yield Target(base_url=settings.target.rstrip("/"), api_key=key, label=settings.target)
 
 
-def client_for(base_url: str, api_key: str | None, settings: Settings, guard: Guard | None) -> TargetClient:
-    """A client of the target with the run's timeouts, and its budget and pace when a guard is given."""
+def client_for(
+    base_url: str, api_key: str | None, settings: Settings, guard: Guard | None, ledger: AccountLedger | None = None
+) -> TargetClient:
+    """A client of the target with the run's timeouts, its budget and pace when a guard is given, and the ledger
+    of what it creates on the account when one is given."""
     return TargetClient(
         base_url,
         api_key,
@@ -52,6 +56,7 @@ def client_for(base_url: str, api_key: str | None, settings: Settings, guard: Gu
         stream_timeout=settings.stream_timeout,
         stream_idle_timeout=settings.stream_idle_timeout,
         guard=guard,
+        ledger=ledger,
     )
 
 
