@@ -8,6 +8,7 @@ stay in the environment; the API key itself is never a setting, only the name of
 from __future__ import annotations
 
 import functools
+import ipaddress
 import math
 import os
 import re
@@ -15,6 +16,7 @@ import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
+from urllib.parse import urlsplit
 
 from kimi_conformance.errors import ConfigError
 from kimi_conformance.profiles import PROFILE_NAMES
@@ -123,10 +125,10 @@ class Settings:
                 raise ConfigError(f"{name.replace('_', '-')} must be a finite number, not {value}")
         if min(self.request_timeout, self.stream_timeout, self.stream_idle_timeout or 1) <= 0:
             raise ConfigError("request-timeout, stream-timeout and stream-idle-timeout must be positive")
-        if self.target != "mock" and not re.match(r"^https?://", self.target):
-            raise ConfigError(
-                f"target must be `mock` or an http(s) base URL such as https://api.moonshot.ai/v1, not {self.target!r}"
-            )
+        problem = None if self.target == "mock" else url_problem(self.target)
+        if problem is not None:
+            raise ConfigError(f"target must be `mock` or an http(s) base URL such as https://api.moonshot.ai/v1, "
+                              f"not {self.target!r} ({problem})")  # fmt: skip
         for name in ("max_requests", "max_tokens", "rpm", "concurrency"):
             value = getattr(self, name)
             if value is not None and value <= 0:
@@ -174,6 +176,49 @@ class Settings:
             raise ConfigError(f"unknown setting(s): {names}; `kimi-conformance run --help` lists them")
         values = {k: _typed(options[k], v) for k, v in overrides.items() if v not in (None, (), [])}
         return replace(self, **values)
+
+
+_HOST_FORBIDS = set('[]<>"{}|\\^`')
+
+
+def url_problem(url: str) -> str | None:
+    """Why `url` is no http(s) URL a client can use as written, in a few words, or None: the one check of every
+    URL the tool is given (the target, the proxy's upstream, a document to diff), so that none reaches httpx or
+    urllib only to fail there with a traceback, or to be read as another URL (urllib drops a newline, reads
+    `[::1]x:8080` as `[::1]:8080`). Checked: the scheme, a host (an IPv6 address in brackets, and valid), a port
+    from 1 to 65535 if any, no blank or control character."""
+    if not url.startswith(("http://", "https://")):
+        return "it must start with http:// or https://"
+    if any(char.isspace() or not char.isprintable() for char in url):
+        return "it holds a blank or a control character"
+    authority = re.split(r"[/?#]", url.partition("://")[2], maxsplit=1)[0]
+    host = authority.rpartition("@")[2]
+    if host.startswith("["):
+        host, closed, rest = host[1:].partition("]")
+        if not closed:
+            return "its IPv6 address lacks the closing ]"
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            return f"[{host}] is not an IPv6 address"
+        if rest and not rest.startswith(":"):
+            return f"{rest!r} follows the IPv6 address, where only :PORT may"
+        port = rest[1:]
+    else:
+        host, _, port = host.partition(":")
+        if ":" in port:
+            return "a host takes one :PORT (an IPv6 address goes in brackets: http://[::1]:8080/v1)"
+        if not host:
+            return "it names no host"
+        if _HOST_FORBIDS & set(host):
+            return f"{host!r} is not a host name"
+    if port and not (re.fullmatch(r"[0-9]{1,5}", port) and 1 <= int(port) <= 65535):
+        return f"port {port} is not a number from 1 to 65535"
+    try:
+        urlsplit(url)  # and the standard library's own checks (brackets, NFKC)
+    except ValueError as exc:
+        return str(exc)
+    return None
 
 
 def _typed(option: RunOption, value: Any) -> Any:

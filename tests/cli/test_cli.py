@@ -121,6 +121,13 @@ def test_the_proxy_binds_loopback_unless_told_otherwise() -> None:
     assert bad.exit_code == 2 and "must be an http(s) base URL" in bad.output
 
 
+@pytest.mark.parametrize("upstream", ["http://[::1/v1", "http://[::1]:99999/v1", "http://[zz::1]:80/v1"])
+def test_a_malformed_upstream_is_a_usage_error(upstream: str) -> None:
+    bad = CliRunner().invoke(cli, ["proxy", "--upstream", upstream])
+    assert bad.exit_code == 2 and "must be an http(s) base URL" in bad.output and bad.exception is not None
+    assert isinstance(bad.exception, SystemExit)  # a usage error, not a crash
+
+
 def test_report_of_a_malformed_recording_is_one_line_and_exit_2(tmp_path: Path) -> None:
     (tmp_path / "outcomes.jsonl").write_text('{"code": "HTTP001"\nnot json\n')
     result = CliRunner().invoke(cli, ["report", str(tmp_path)])

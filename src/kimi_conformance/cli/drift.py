@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import NoReturn
 
 import click
 import yaml
@@ -14,6 +15,12 @@ from kimi_conformance.drift.spec_diff import compare_documents
 from kimi_conformance.drift.traffic import analyse, read_cassette, suggest_overlay
 from kimi_conformance.drift.traffic import render_table as render_drift_table
 from kimi_conformance.errors import ConfigError
+
+
+def unreadable(message: str) -> NoReturn:
+    """A document (or a file to write) the command cannot use: one line on stderr, exit 2."""
+    click.echo(f"Error: {message}", err=True)
+    raise SystemExit(2)
 
 
 @click.group()
@@ -59,9 +66,9 @@ def traffic(run: Path, output: str, fail_on: str, overlay_path: Path | None) -> 
 def spec(old: str, new: str, output: str, junit_path: Path | None, fail_on: str) -> None:
     """Compare OLD and NEW (paths or URLs; YAML or JSON; OpenAPI 3.0 or 3.1) and classify every change."""
     try:
-        changes = compare_documents(read_document(old), read_document(new))
+        changes = compare_documents(read_document(old), read_document(new), (old, new))
     except ConfigError as exc:
-        raise click.UsageError(str(exc)) from exc
+        unreadable(str(exc))
     if output == "json":
         click.echo(render_json(changes, old, new), nl=False)
     elif output == "markdown":
@@ -69,5 +76,8 @@ def spec(old: str, new: str, output: str, junit_path: Path | None, fail_on: str)
     else:
         click.echo(render_table(changes), nl=False)
     if junit_path is not None:
-        junit_path.write_text(render_junit(changes, fail_on), "utf-8")
+        try:
+            junit_path.write_text(render_junit(changes, fail_on), "utf-8")
+        except OSError as exc:
+            unreadable(f"cannot write {junit_path}: {exc.strerror or exc}")
     raise SystemExit(1 if any(gates(change, fail_on) for change in changes) else 0)

@@ -11,6 +11,7 @@ import click
 from kimi_conformance.checks import Outcome
 from kimi_conformance.proxy import create_proxy_app, read_outcomes
 from kimi_conformance.report import RunResult, write_reports
+from kimi_conformance.settings import url_problem
 
 
 @click.command()
@@ -27,9 +28,10 @@ def proxy(upstream: str, host: str, allow_non_loopback: bool, port: int, record_
 
     if not allow_non_loopback and not is_loopback(host):
         raise click.UsageError(f"--host {host} is not a loopback address; pass --allow-non-loopback to serve on it")
-    if not upstream.startswith(("http://", "https://")):
+    problem = url_problem(upstream)
+    if problem is not None:
         raise click.UsageError(
-            f"--upstream must be an http(s) base URL such as https://api.moonshot.ai/v1, not {upstream!r}"
+            f"--upstream must be an http(s) base URL such as https://api.moonshot.ai/v1, not {upstream!r} ({problem})"
         )
 
     app = create_proxy_app(upstream, record_dir)

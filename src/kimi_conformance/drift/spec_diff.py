@@ -8,6 +8,8 @@ response that may contain more (a new enum value, a wider range) can break them 
 
 from __future__ import annotations
 
+import math
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -85,9 +87,19 @@ def _change(name: str, pointer: str, detail: str) -> Change:
     return Change(SPEC_RULES[name], pointer, detail)
 
 
+def _names(value: Any) -> set[str]:
+    """The strings of a list (`required`, `type`): a value of another shape names nothing."""
+    return {item for item in value if isinstance(item, str)} if isinstance(value, list) else set()
+
+
+def _mapping(value: Any) -> dict[Any, Any]:
+    """`value` if it is a mapping, else an empty one: the diff reads a misshapen member as absent."""
+    return value if isinstance(value, dict) else {}
+
+
 def _types(schema: dict[str, Any]) -> set[str]:
     kind = schema.get("type")
-    found = set(kind) if isinstance(kind, list) else {kind} if isinstance(kind, str) else set()
+    found = {kind} if isinstance(kind, str) else _names(kind)
     if found and schema.get("nullable") is True:  # OpenAPI 3.0
         found.add("null")
     return found
@@ -103,7 +115,11 @@ _UPPER = ("maximum", "exclusiveMaximum", "maxLength", "maxItems", "maxProperties
 
 def _bound(schema: dict[str, Any], key: str) -> float | None:
     value = schema.get(key)  # OpenAPI 3.0's boolean exclusiveMinimum is not a bound of its own
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+    if not isinstance(value, int | float) or isinstance(value, bool) or value != value:  # NaN: no bound
+        return None
+    if abs(value) > sys.float_info.max:  # an integer too large for a float
+        return math.inf if value > 0 else -math.inf
+    return float(value)
 
 
 def _tighter(before: float | None, after: float | None, lower: bool) -> bool:
@@ -150,9 +166,9 @@ def flatten(schema: Any) -> Any:
             continue
         for key, value in part.items():
             if key == "properties" and isinstance(value, dict):
-                merged["properties"] = {**value, **merged.get("properties", {})}
+                merged["properties"] = {**value, **_mapping(merged.get("properties"))}
             elif key == "required" and isinstance(value, list):
-                merged["required"] = sorted({*merged.get("required", []), *value})
+                merged["required"] = sorted(_names(merged.get("required")) | _names(value))
             else:
                 merged.setdefault(key, value)
     return merged
@@ -190,8 +206,7 @@ def _properties(old: dict[str, Any], new: dict[str, Any], pointer: str, request:
     olds, news = old.get("properties") or {}, new.get("properties") or {}
     if not isinstance(olds, dict) or not isinstance(news, dict):
         return
-    required_before = set(old.get("required") or [])
-    required_after = set(new.get("required") or [])
+    required_before, required_after = _names(old.get("required")), _names(new.get("required"))
     for name in olds.keys() - news.keys():
         yield _change("request-property-removed" if request else "response-property-removed",
                       f"{pointer}/properties/{_escape(name)}", name)  # fmt: skip
@@ -217,7 +232,7 @@ def _properties(old: dict[str, Any], new: dict[str, Any], pointer: str, request:
 def _operations(document: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
     """(path, method) -> operation, with the path item's own `parameters` added to the operation's."""
     found: dict[tuple[str, str], dict[str, Any]] = {}
-    for path, item in (document.get("paths") or {}).items():
+    for path, item in _mapping(document.get("paths")).items():
         if not isinstance(item, dict):
             continue
         shared = item.get("parameters")
@@ -242,21 +257,23 @@ def _parameters_schema(operation: dict[str, Any]) -> dict[str, Any]:
 
 
 def _content(old: Any, new: Any, pointer: str, request: bool) -> Iterator[Change]:
-    olds = old.get("content") if isinstance(old, dict) else None
-    news = new.get("content") if isinstance(new, dict) else None
-    olds, news = olds if isinstance(olds, dict) else {}, news if isinstance(news, dict) else {}
+    olds, news = _mapping(_mapping(old).get("content")), _mapping(_mapping(new).get("content"))
     for media in olds.keys() - news.keys():
         yield _change("media-type-removed", f"{pointer}/content/{_escape(media)}", media)
     for media in news.keys() - olds.keys():
         yield _change("media-type-added", f"{pointer}/content/{_escape(media)}", media)
     for media in olds.keys() & news.keys():
         where = f"{pointer}/content/{_escape(media)}/schema"
-        yield from compare_schemas(olds[media].get("schema"), news[media].get("schema"), where, request)
+        yield from compare_schemas(_mapping(olds[media]).get("schema"), _mapping(news[media]).get("schema"), where,
+                                   request)  # fmt: skip
 
 
-def compare_documents(old_document: dict[str, Any], new_document: dict[str, Any]) -> list[Change]:
-    """Every classified change from `old_document` to `new_document`, in document order."""
-    old, new = resolved(old_document), resolved(new_document)
+def compare_documents(
+    old_document: dict[str, Any], new_document: dict[str, Any], sources: tuple[str, str] = ("OLD", "NEW")
+) -> list[Change]:
+    """Every classified change from `old_document` to `new_document`, in document order (`sources` name them in
+    a ConfigError: a `$ref` that cannot be resolved, or that expands either past its limits)."""
+    old, new = resolved(old_document, sources[0]), resolved(new_document, sources[1])
     before, after = _operations(old), _operations(new)
     changes: list[Change] = []
     for path, method in before.keys() - after.keys():
@@ -268,7 +285,7 @@ def compare_documents(old_document: dict[str, Any], new_document: dict[str, Any]
         base = f"#/paths/{_escape(key[0])}/{key[1]}"
         changes += compare_schemas(_parameters_schema(a), _parameters_schema(b), f"{base}/parameters", True)
         changes += _content(a.get("requestBody"), b.get("requestBody"), f"{base}/requestBody", True)
-        responses_a, responses_b = a.get("responses") or {}, b.get("responses") or {}
+        responses_a, responses_b = _mapping(a.get("responses")), _mapping(b.get("responses"))
         for status in sorted(set(responses_a) - set(responses_b)):
             changes.append(_change("response-status-removed", f"{base}/responses/{status}", str(status)))
         for status in sorted(set(responses_b) - set(responses_a)):
