@@ -157,11 +157,11 @@ class RunResult:
             f"{spent.get('cached_tokens', 0):,} cached, {spent.get('completion_tokens', 0):,} completion) · "
             f"estimated cost ${spent.get('estimated_cost_usd', 0.0):.4f}"
         )
-        if spent.get("cleanup_requests"):
-            line += f" · {spent['cleanup_requests']} clean-up request(s) outside the budget"
         unpriced = spent.get("unpriced_models") or []
         if unpriced:
             line += f" (not priced: {', '.join(unpriced)})"
+        if spent.get("cleanup_requests"):
+            line += f" · {spent['cleanup_requests']} clean-up request(s) outside the budget"
         if self.budget_reached:
             line += f" · stopped early: {self.budget_reached}; {len(self.not_run)} test(s) not run"
         return line

@@ -20,6 +20,7 @@ import requests
 import urllib3
 from requests.adapters import HTTPAdapter
 from schemathesis.core.transport import STREAM_CUT_SHORT_ATTRIBUTE
+from schemathesis.transport.requests import REQUESTS_TRANSPORT, RequestsTransport
 
 from kimi_conformance import strict_json
 from kimi_conformance.exchange import Exchange
@@ -88,14 +89,39 @@ class CaseSession(requests.Session):
         self.mount("https://", self.adapter)
 
 
+class ClientTransport(RequestsTransport):
+    """Schemathesis's requests transport, sending through the schema's `CaseSession` whenever it is given no
+    session of its own: its checks' probes (`ignored_auth` sends each case without a key) are sent that way."""
+
+    def send(self, case: Any, *, session: requests.Session | None = None, **kwargs: Any) -> Any:
+        return super().send(case, session=session or session_of(case.operation.schema), **kwargs)
+
+
+CLIENT_TRANSPORT = ClientTransport()
+CLIENT_TRANSPORT._copy_serializers_from(REQUESTS_TRANSPORT)  # how bodies are encoded stays schemathesis's own
+
 SESSION_ATTRIBUTE = "_kimi_case_session"
 """Where `attach` keeps a schema's session (schemathesis schemas are not hashable, so no mapping can key them)."""
 
 
+_CLIENT_SCHEMA_CLASSES: dict[type, type] = {}
+
+
+def _sending_through_the_client(schema_class: type) -> type:
+    """A subclass of a schema class whose `transport` is CLIENT_TRANSPORT (schemathesis reads it off the schema
+    for every request, its own probes included, and offers no other way to choose it)."""
+    if schema_class not in _CLIENT_SCHEMA_CLASSES.values():
+        transport = {"transport": property(lambda self: CLIENT_TRANSPORT)}
+        _CLIENT_SCHEMA_CLASSES.setdefault(schema_class, type(schema_class.__name__, (schema_class,), transport))
+        return _CLIENT_SCHEMA_CLASSES[schema_class]
+    return schema_class
+
+
 def attach(schema: Any, client: TargetClient) -> CaseSession:
-    """Make `client` the sender of every case of `schema`."""
+    """Make `client` the sender of every request made for `schema`: its cases and schemathesis's probes."""
     session = CaseSession(client)
     setattr(schema, SESSION_ATTRIBUTE, session)
+    schema.__class__ = _sending_through_the_client(type(schema))
     return session
 
 
