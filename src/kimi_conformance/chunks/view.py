@@ -93,6 +93,7 @@ def read_stream(body: bytes) -> StreamView:
     chunks: list[dict[str, Any]] = []
     not_objects: list[tuple[int, str]] = []
     done: list[int] = []
+    shared: dict[str, str] = {}  # the chunks of a stream repeat their keys, ids and model: read them once
     for number, event in enumerate(events):
         if event.data == DONE:
             done.append(number)
@@ -100,7 +101,7 @@ def read_stream(body: bytes) -> StreamView:
         if done:
             continue  # after [DONE]: SSE003 counts these, nothing reads them
         try:
-            value = strict_json.loads(event.data)
+            value = strict_json.loads(event.data, shared)
         except ValueError:
             value = None
         if isinstance(value, dict):

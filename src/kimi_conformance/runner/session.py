@@ -64,6 +64,7 @@ class ConformanceSession:
         outcomes = self._judge(exchange, self._codes(only), test)
         self.outcomes.extend(outcomes)
         self.cassette.append(exchange.cassette_record(test))
+        exchange.forget_stream()  # judged: an exchange a test keeps does not keep its decoded stream too
         return self._judgement(outcomes)
 
     def check_attempts(
@@ -80,6 +81,7 @@ class ConformanceSession:
         for attempt in range(1, attempts + 1):
             outcomes = [dataclasses.replace(o, attempt=attempt) for o in self._judge(exchange, codes, test)]
             self.cassette.append(exchange.cassette_record(test))
+            exchange.forget_stream()
             judgement = self._judgement(outcomes)
             behavioural = not judgement.crashes and all(CHECKS[f.code].behavioural for f in judgement.findings)
             if not judgement or resend is None or attempt == attempts or not behavioural:
