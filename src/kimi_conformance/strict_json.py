@@ -7,6 +7,7 @@ browser's `JSON.parse`, Go's `encoding/json`). A target that sends them has sent
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 
@@ -15,29 +16,36 @@ def _not_json(name: str) -> None:
 
 
 SHORT_TEXT = 64
-"""Strings up to this length are shared between the values read with one `shared` table."""
+"""Strings up to this length are shared between the values read with one `sharing` hook."""
 
 
-def loads(text: str | bytes, shared: dict[str, str] | None = None) -> Any:
-    """`text` (UTF-8 when bytes) as JSON; raises ValueError (UnicodeDecodeError included) when it is not JSON, or
-    is nested too deeply to read (Python's recursion limit: no answer of this API nests so deep). With `shared`,
-    object keys and short strings already in the table are reused (many similar values, such as the chunks of
-    one stream, then take a third of the memory)."""
+ObjectHook = Callable[[list[tuple[str, Any]]], dict[str, Any]]
+
+
+def sharing() -> ObjectHook:
+    """An object hook for `loads` that reuses the object keys and short strings it has seen before: many similar
+    values read with one hook (the chunks of one stream) then take a third of the memory."""
+    seen: dict[str, str] = {}
+
+    def shared(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        return {
+            seen.setdefault(key, key): seen.setdefault(value, value)
+            if isinstance(value, str) and len(value) <= SHORT_TEXT
+            else value
+            for key, value in pairs
+        }
+
+    return shared
+
+
+def loads(text: str | bytes, object_hook: ObjectHook | None = None) -> Any:
+    """`text` (UTF-8 when bytes) as JSON, its objects built by `object_hook` when given (`sharing`); raises
+    ValueError (UnicodeDecodeError included) when it is not JSON, or is nested too deeply to read (Python's
+    recursion limit: no answer of this API nests so deep)."""
     if isinstance(text, bytes):
         text = text.decode("utf-8")
-    hook = None
-    if shared is not None:
-
-        def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-            return {
-                shared.setdefault(key, key): shared.setdefault(value, value)
-                if isinstance(value, str) and len(value) <= SHORT_TEXT
-                else value
-                for key, value in pairs
-            }
-
     try:
-        return json.loads(text, parse_constant=_not_json, object_pairs_hook=hook)
+        return json.loads(text, parse_constant=_not_json, object_pairs_hook=object_hook)
     except RecursionError:
         raise ValueError("JSON nested too deeply to read: not JSON this tool accepts") from None
 

@@ -47,7 +47,6 @@ class TargetClient:
         self.stream_timeout = stream_timeout
         self.idle_timeout = stream_idle_timeout if stream_idle_timeout is not None else timeout
         self._client = httpx.Client(timeout=httpx.Timeout(timeout), follow_redirects=False)
-        self._timeout = httpx.Timeout(timeout).as_dict()
 
     def close(self) -> None:
         self._client.close()
@@ -138,7 +137,8 @@ class TargetClient:
             request_text=text,
         )
         started = time.monotonic()
-        request.extensions["timeout"] = dict(self._timeout)  # a retried request starts from the first-byte timeout
+        # a retried request starts again from the first-byte timeout
+        request.extensions["timeout"] = self._client.timeout.as_dict()
         try:
             response = self._client.send(request, stream=True)
             # Headers came within `timeout`; from here on the idle timeout bounds each read of the body. httpcore

@@ -93,7 +93,7 @@ def read_stream(body: bytes) -> StreamView:
     chunks: list[dict[str, Any]] = []
     not_objects: list[tuple[int, str]] = []
     done: list[int] = []
-    shared: dict[str, str] = {}  # the chunks of a stream repeat their keys, ids and model: read them once
+    shared = strict_json.sharing()  # the chunks of a stream repeat their keys, ids and model: keep them once
     for number, event in enumerate(events):
         if event.data == DONE:
             done.append(number)

@@ -108,16 +108,18 @@ SESSION_ATTRIBUTE = "_kimi_case_session"
 
 
 _CLIENT_SCHEMA_CLASSES: dict[type, type] = {}
+"""Schema class → its subclass sending through CLIENT_TRANSPORT (one per class, however many schemas)."""
 
 
 def _sending_through_the_client(schema_class: type) -> type:
     """A subclass of a schema class whose `transport` is CLIENT_TRANSPORT (schemathesis reads it off the schema
     for every request, its own probes included, and offers no other way to choose it)."""
-    if schema_class not in _CLIENT_SCHEMA_CLASSES.values():
+    if schema_class in _CLIENT_SCHEMA_CLASSES.values():
+        return schema_class  # attached already
+    if schema_class not in _CLIENT_SCHEMA_CLASSES:
         transport = {"transport": property(lambda self: CLIENT_TRANSPORT)}
-        _CLIENT_SCHEMA_CLASSES.setdefault(schema_class, type(schema_class.__name__, (schema_class,), transport))
-        return _CLIENT_SCHEMA_CLASSES[schema_class]
-    return schema_class
+        _CLIENT_SCHEMA_CLASSES[schema_class] = type(schema_class.__name__, (schema_class,), transport)
+    return _CLIENT_SCHEMA_CLASSES[schema_class]
 
 
 def attach(schema: Any, client: TargetClient) -> CaseSession:

@@ -32,12 +32,13 @@ def leave_as_found(
     sleep: Callable[[float], None] = time.sleep,
 ) -> str | None:
     """Remove what `ledger` says the run created; return why the clean-up stopped early, or None."""
-    unanswered = [0]
+    unanswered = 0
 
     def send(operation: str, method: str, path: str) -> Exchange:
+        nonlocal unanswered
         exchange = client.request(operation, method, path, within_budget=False)
-        unanswered[0] = unanswered[0] + 1 if exchange.status is None else 0
-        if unanswered[0] >= GIVE_UP_AFTER:
+        unanswered = unanswered + 1 if exchange.status is None else 0
+        if unanswered >= GIVE_UP_AFTER:
             raise TargetGoneDuringCleanup(f"{GIVE_UP_AFTER} clean-up requests in a row got no answer")
         return exchange
 
