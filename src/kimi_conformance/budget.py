@@ -81,11 +81,6 @@ def usage_in(exchange: Exchange) -> Usage | None:
     return _usage_from(parsed.get("usage")) if isinstance(parsed, dict) else None
 
 
-def usage_of(content_type: str, body: bytes) -> Usage | None:
-    """`usage_in` for an answer that is not (yet) an exchange: its content type and body."""
-    return usage_in(Exchange("", "", "", {}, response_headers={"content-type": content_type}, body=body))
-
-
 def projected_tokens(request_json: Any) -> int:
     """An upper estimate of the tokens a chat request can spend: its prompt plus its output cap (x n)."""
     if not isinstance(request_json, dict) or not isinstance(request_json.get("messages"), list):
@@ -197,7 +192,7 @@ class Guard:
             self.unanswered = 0 if usable else self.unanswered + 1
 
     def record(self, model: Any, usage: Usage | None) -> None:
-        """Count the tokens an answer reports (`usage_in`, `usage_of`), and their estimated cost."""
+        """Count the tokens an answer reports (`usage_in`), and their estimated cost."""
         if usage is None:
             return
         with self._lock:

@@ -12,11 +12,17 @@ from typing import Any
 
 import pytest
 
-from kimi_conformance.budget import BudgetReached, Guard, QuotaExceeded, projected_tokens, usage_of
+from kimi_conformance.budget import BudgetReached, Guard, QuotaExceeded, Usage, projected_tokens, usage_in
+from kimi_conformance.exchange import Exchange
 from kimi_conformance.mock import MockConfig, serve_in_thread
 from kimi_conformance.pricing import load_prices
 
 KEY = "sk-live-safety-test-key-0123456789"
+
+
+def usage_of(content_type: str, body: bytes) -> Usage | None:
+    """What the budget reads from an answer with this content type and body (`usage_in`)."""
+    return usage_in(Exchange("", "", "", {}, response_headers={"content-type": content_type}, body=body))
 
 
 def run(tmp_path: Path, *args: str) -> tuple[int, dict[str, Any], str]:

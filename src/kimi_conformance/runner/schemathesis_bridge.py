@@ -157,7 +157,7 @@ def call_case(case: Any, timeout: float, guard: Guard | None) -> Any:
     session = session_of(case.operation.schema)
     if guard is not session.adapter.client.guard:
         raise RuntimeError("call_case was given a guard other than the one of the schema's client")
-    return case.call(session=session, timeout=timeout)
+    return case.call(timeout=timeout)  # the schema's ClientTransport sends it through `session`
 
 
 def exchange_for(case: Any, response: Any, redactor: Redactor) -> Exchange:
