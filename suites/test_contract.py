@@ -49,8 +49,10 @@ def _cases() -> list[Any]:
     cases = []
     for operation_id, (path, method) in contract.operations().items():
         operation = document["paths"][path][method]
+        declared = operation.get("parameters", [])
+        parameters = [contract.resolve_pointer(document, p["$ref"]) if "$ref" in p else p for p in declared]
         modes = [GenerationMode.POSITIVE]
-        if "requestBody" in operation or any(p.get("in") == "query" for p in operation.get("parameters", [])):
+        if "requestBody" in operation or any(p.get("in") == "query" for p in parameters):
             modes.append(GenerationMode.NEGATIVE)
         cases += [pytest.param(operation_id, mode, id=f"{operation_id}-{mode.value}") for mode in modes]
     return cases

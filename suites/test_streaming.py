@@ -34,10 +34,8 @@ def test_stream(target_client: TargetClient, verify: Verify, target_model: str, 
     verify(stream(target_client, chat(target_model, "Name three colours.", **extra)))
 
 
-def test_stream_tool_call(
-    target_client: TargetClient, verify: Verify, target_model: str, model_info: ModelInfo
-) -> None:
-    verify(stream(target_client, tool_call(model_info, target_model)))
+def test_stream_tool_call(target_client: TargetClient, verify: Verify, target_model: str) -> None:
+    verify(stream(target_client, tool_call(target_model)))
 
 
 def test_stream_several_choices(
@@ -67,22 +65,20 @@ def test_stream_length_and_json(target_client: TargetClient, verify: Verify, tar
     )
 
 
-def test_stream_parity(target_client: TargetClient, verify: Verify, target_model: str, model_info: ModelInfo) -> None:
+def test_stream_parity(target_client: TargetClient, verify: Verify, target_model: str) -> None:
     """Streamed and not: same choices and finish reasons, for a plain answer and a tool call."""
-    for body in (chat(target_model, "Name a colour.", max_tokens=120), tool_call(model_info, target_model)):
+    for body in (chat(target_model, "Name a colour.", max_tokens=120), tool_call(target_model)):
         whole = target_client.request("createChatCompletion", "POST", "/chat/completions", json_body=body)
         streamed = stream(target_client, body)
         streamed.related["non_stream"] = whole
         verify(streamed)
 
 
-def test_stream_tool_choices(
-    target_client: TargetClient, verify: Verify, target_model: str, model_info: ModelInfo
-) -> None:
+def test_stream_tool_choices(target_client: TargetClient, verify: Verify, target_model: str) -> None:
     """`tool_choice: none` streams no tool calls; two tools named in the question stream two parallel calls."""
     question = "Use get_weather and get_time for Oslo."
     verify(stream(target_client, chat(target_model, question, tools=[WEATHER_TOOL], tool_choice="none")))
-    parallel = {**tool_call(model_info, target_model, max_tokens=128), "tools": [WEATHER_TOOL, TIME_TOOL]}
+    parallel = {**tool_call(target_model, max_tokens=128), "tools": [WEATHER_TOOL, TIME_TOOL]}
     parallel["messages"] = [{"role": "user", "content": question}]
     exchange = stream(target_client, parallel)
     verify(exchange)

@@ -18,7 +18,7 @@ FAST_BATCHES = 0.02
 @pytest.fixture(scope="session")
 def mock_server() -> Iterator[MockServer]:
     """The conformant reference mock, shared by the session (one per xdist worker)."""
-    with serve_in_thread(MockConfig(batch_step_seconds=FAST_BATCHES)) as server:
+    with serve_in_thread(MockConfig(lineup="all", batch_step_seconds=FAST_BATCHES)) as server:
         yield server
 
 

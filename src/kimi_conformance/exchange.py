@@ -5,14 +5,25 @@ from __future__ import annotations
 import json
 import shlex
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from kimi_conformance import strict_json
 from kimi_conformance.chunks import StreamView, read_stream
+from kimi_conformance.findings import Severity
 from kimi_conformance.redaction import Redactor, redact
 
 EXCERPT_CHARS = 600
 CASSETTE_BODY_CHARS = 65536
+
+
+class External(NamedTuple):
+    """A failure another engine (schemathesis) found on an exchange, attributed to one of our check codes."""
+
+    code: str
+    message: str
+    severity: Severity | None = None
+    """Overrides the check's severity (e.g. WARNING for a negated constraint the contract marks `x-inferred`);
+    None: the check's own."""
 
 
 @dataclass(slots=True)
@@ -40,8 +51,9 @@ class Exchange:
     request keeps the rule (`valid`) or breaks it (`invalid`)."""
     sent_authorization: str | None = None
     """For `unauthenticated` probes: the (deliberately wrong, not secret) Authorization value sent, if any."""
-    external: list[tuple[str, str]] = field(default_factory=list)
-    """(code, message) of failures found by another engine (schemathesis), attributed to our check codes."""
+    external: list[External | tuple[str, str]] = field(default_factory=list)
+    """Failures found by another engine (schemathesis), attributed to our check codes: `External(code, message,
+    severity)`, or a plain `(code, message)` judged at the check's own severity."""
     related: dict[str, Exchange] = field(default_factory=dict)
     """Other exchanges a check compares with (e.g. the estimate for the same messages)."""
     _parsed: Any = None

@@ -336,6 +336,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     findings = data["summary"]["findings"]
     if result.spending:
         terminalreporter.write_line(f"spent: {result.spending_line()}")
+    if result.models:
+        terminalreporter.write_line(f"models: {result.models_line()}")
     if result.account:
         terminalreporter.write_line(f"account: {result.account_line()}")
     terminalreporter.write_line(

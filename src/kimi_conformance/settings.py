@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from kimi_conformance.errors import ConfigError
 from kimi_conformance.profiles import PROFILE_NAMES
-from kimi_conformance.rules import load_rules
+from kimi_conformance.rules import LINEUPS, in_lineup, load_rules
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -96,6 +96,12 @@ class Settings:
     mock_faults: tuple[str, ...] = option(
         (), "Break the embedded mock on purpose (repeatable)", flag="--mock-fault", metavar="NAME"
     )
+    mock_lineup: str = option(
+        "current",
+        "Models the embedded mock serves: current (today's lineup) or all (retired models too: an older deployment)",
+        metavar="LINEUP",
+        choices=LINEUPS,
+    )
     max_requests: int | None = option(
         None, "Budget: stop cleanly after this many requests (split between workers; exit 2)"
     )
@@ -139,6 +145,8 @@ class Settings:
             raise ConfigError("max-retries cannot be negative")
         if self.mock_faults and self.target != "mock":
             raise ConfigError("mock faults only apply to `--target mock`")
+        if self.mock_lineup not in LINEUPS:
+            raise ConfigError(f"mock-lineup must be one of {', '.join(LINEUPS)}, not {self.mock_lineup!r}")
         aliases = self.aliases()  # validates the pairs
         known = load_rules().models
         for alias, model in aliases.items():
@@ -149,6 +157,10 @@ class Settings:
             if aliases.get(model, model) not in known:
                 raise ConfigError(f"--model {model} is no model the contract knows (`kimi-conformance rules` lists "
                                   "them); a target's own id needs --model-family ID=MODEL")  # fmt: skip
+            info = known[aliases.get(model, model)]
+            if self.is_mock and not in_lineup(info, self.mock_lineup):
+                raise ConfigError(f"--model {model} was retired ({info.retired}): the embedded mock serves it with "
+                                  "--mock-lineup all")  # fmt: skip
 
     @property
     def is_mock(self) -> bool:

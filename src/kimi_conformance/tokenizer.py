@@ -45,10 +45,11 @@ def _count_content(content: Any) -> int:
     return total
 
 
-def count_message(message: Mapping[str, Any]) -> int:
-    """Tokens of one message as the prompt sees it."""
+def count_message(message: Mapping[str, Any], *, reasoning: bool = True) -> int:
+    """Tokens of one message as the prompt sees it (its `reasoning_content` only with `reasoning`: a server that
+    ignores the history's reasoning does not count it)."""
     total = MESSAGE_OVERHEAD + _count_content(message.get("content"))
-    for key in ("name", "reasoning_content", "tool_call_id"):
+    for key in ("name", "reasoning_content", "tool_call_id") if reasoning else ("name", "tool_call_id"):
         value = message.get(key)
         if isinstance(value, str):
             total += count_text(value)
@@ -58,20 +59,22 @@ def count_message(message: Mapping[str, Any]) -> int:
     return total
 
 
-def count_prompt(messages: Iterable[Mapping[str, Any]], tools: Any = None) -> int:
-    """Prompt tokens of a request: every message, the tool definitions, and the reply primer."""
-    total = REPLY_PRIMER + sum(count_message(message) for message in messages)
+def count_prompt(messages: Iterable[Mapping[str, Any]], tools: Any = None, *, reasoning: bool = True) -> int:
+    """Prompt tokens of a request: every message (`reasoning`: with its reasoning_content), the tool definitions,
+    and the reply primer."""
+    total = REPLY_PRIMER + sum(count_message(message, reasoning=reasoning) for message in messages)
     if isinstance(tools, list) and tools:
         total += count_text(json.dumps(tools, ensure_ascii=False, sort_keys=True))
     return total
 
 
-def message_boundaries(messages: Iterable[Mapping[str, Any]]) -> list[int]:
-    """Cumulative token counts after each message (the points a prompt cache can reuse)."""
+def message_boundaries(messages: Iterable[Mapping[str, Any]], *, reasoning: bool = True) -> list[int]:
+    """Cumulative token counts after each message (the points a prompt cache can reuse), counted as `count_prompt`
+    counts them."""
     running = 0
     marks = []
     for message in messages:
-        running += count_message(message)
+        running += count_message(message, reasoning=reasoning)
         marks.append(running)
     return marks
 

@@ -46,7 +46,15 @@ def crashing_check() -> Iterator[str]:
         raise KeyError("boom")
 
     CHECKS["TEST999"] = Check(
-        "TEST999", "always_crashes", "Crashes", Severity.ERROR, "#/", "Crashes.", always_crashes, None
+        "TEST999",
+        "always_crashes",
+        "Crashes",
+        Severity.ERROR,
+        "#/",
+        "Crashes.",
+        always_crashes,
+        None,
+        fact="facts §9 [D]",
     )
     yield "TEST999"
     del CHECKS["TEST999"]
@@ -115,7 +123,7 @@ def test_one_blocking_rule_for_session_results_junit_and_exit_code(
         """Flags."""
         raise Violation("Received: x\nExpected: y", severity=severity)
 
-    CHECKS["TEST998"] = Check("TEST998", "flags", "Flags", severity, "#/", "Flags.", flags, None)
+    CHECKS["TEST998"] = Check("TEST998", "flags", "Flags", severity, "#/", "Flags.", flags, None, fact="facts §9 [D]")
     try:
         session = ConformanceSession(CheckContext(), frozenset({"TEST998"}), strict=strict)
         assert bool(session.check(chat_json())) is blocking is blocks(severity, strict)

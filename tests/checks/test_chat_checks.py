@@ -22,11 +22,13 @@ from tests.checks.exchanges import (
 )
 
 CHAT_CODES = [f"CHAT{number:03d}" for number in range(1, 13)]
-TOOL = {
+TOOL: dict[str, Any] = {
     "type": "function",
     "function": {"name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}},
 }
 WEB_SEARCH = {"type": "builtin_function", "function": {"name": "$web_search"}}
+LOOSE_TOOL = {"type": "function", "function": {**TOOL["function"], "strict": False}}
+"""TOOL with `strict: false`: only a JSON object is guaranteed, not the schema (facts §3.6)."""
 CALL = {"id": "call_0", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}}
 PARTIAL = [{"role": "user", "content": "Tell a story"}, {"role": "assistant", "content": "Once", "partial": True}]
 ESTIMATE_URL = "http://127.0.0.1:1/v1/tokenizers/estimate-token-count"
@@ -397,6 +399,49 @@ def test_chat009_fails_on_arguments_that_break_the_tool_schema() -> None:
     assert "arguments of get_weather" in text and "5 is not of type 'string'" in text
 
 
+@pytest.mark.parametrize("arguments", ['{"city": 5}', '{"town": "Paris", "extra": true}', "{}"])
+def test_chat009_does_not_hold_a_loose_tool_to_its_schema(arguments: str) -> None:
+    """`strict: false` (facts §3.6): any JSON object passes, schema or not."""
+    call = {**CALL, "function": {"name": "get_weather", "arguments": arguments}}
+    assert status("CHAT009", chat_json(calling(call), tools=[LOOSE_TOOL])) is Status.PASSED
+
+
+@pytest.mark.parametrize("strict", [True, "false", None])
+def test_chat009_holds_a_tool_to_its_schema_unless_strict_is_false(strict: Any) -> None:
+    tool = {"type": "function", "function": {**TOOL["function"], "strict": strict}}
+    call = {**CALL, "function": {"name": "get_weather", "arguments": '{"city": 5}'}}
+    assert "5 is not of type 'string'" in message("CHAT009", chat_json(calling(call), tools=[tool]))
+
+
+def test_chat009_does_not_hold_arguments_to_a_schema_mfjs_refuses() -> None:
+    """A `required` name that is no property (verifiers §3: MFJS refuses it; closed, it admits no value): the
+    request's problem, its arguments are not judged. A tool of a K3 dynamic-tools system message is requested."""
+    closed: dict[str, Any] = {"type": "object", "additionalProperties": False, "properties": {"a": {"type": "string"}}}
+    unknown_required = {**closed, "required": ["b"]}
+    tool: dict[str, Any] = {"type": "function", "function": {"name": "get_weather", "parameters": unknown_required}}
+    call = {**CALL, "function": {"name": "get_weather", "arguments": '{"a": "x", "b": "y"}'}}
+    assert status("CHAT009", chat_json(calling(call), tools=[tool])) is Status.PASSED
+    satisfiable = {**tool, "function": {**tool["function"], "parameters": closed}}
+    dynamic = {"role": "system", "content": "", "tools": [satisfiable]}
+    assert "'b' was unexpected" in message("CHAT009", chat_json(calling(call), messages=[dynamic, *PARTIAL[:1]]))
+
+
+@pytest.mark.parametrize(
+    ("arguments", "expected"),
+    [
+        ('["Paris"]', 'arguments of get_weather ["Paris"]\nExpected: a JSON object (strict false)'),
+        ('"Paris"', 'arguments of get_weather "Paris"\nExpected: a JSON object (strict false)'),
+        ("{city: Paris}", '"{city: Paris}"\nExpected: JSON'),
+    ],
+    ids=["a list", "a string", "not JSON"],
+)
+def test_chat009_fails_on_loose_tool_arguments_that_are_no_json_object(arguments: str, expected: str) -> None:
+    call = {**CALL, "function": {"name": "get_weather", "arguments": arguments}}
+    result = outcome("CHAT009", chat_json(calling(call), tools=[LOOSE_TOOL]))
+    assert result.finding is not None and result.finding.severity is Severity.ERROR
+    assert expected in result.finding.message
+
+
 @pytest.mark.parametrize(
     ("tool_calls", "received"),
     [
@@ -433,6 +478,20 @@ def test_chat010_passes_on_no_reasoning_from_a_model_that_does_not_think() -> No
 def test_chat010_fails_on_reasoning_when_the_model_does_not_think(model: str, thinking: Any, received: str) -> None:
     chat = chat_json({**answer("OK", reasoning_content="Let me think"), "model": model}, model=model, thinking=thinking)
     assert received in message("CHAT010", chat)
+
+
+def test_chat010_warns_on_a_model_whose_not_thinking_is_inferred() -> None:
+    """A model the rules table infers (kimi-latest: its family's rules are [I]) does not think by inference only:
+    reasoning from it is a warning, naming what that rests on; from a documented non-thinking model, an error."""
+    inferred = next(m for m in CheckContext().rules.models.values() if m.inferred and not m.supports_reasoning)
+    chat = chat_json(
+        {**answer("OK", reasoning_content="Let me think"), "model": inferred.id}, model=inferred.id, thinking=None
+    )
+    result = outcome("CHAT010", chat)
+    assert result.finding is not None and result.finding.severity is Severity.WARNING
+    assert f"A warning: that {inferred.id} does not think rests on {inferred.source}" in result.finding.message
+    firm = outcome("CHAT010", chat_json(answer("OK", reasoning_content="Let me think")))
+    assert firm.finding is not None and firm.finding.severity is Severity.ERROR
 
 
 def test_chat010_knows_a_target_model_through_its_alias() -> None:
@@ -525,3 +584,18 @@ def test_chat002_reads_an_integral_float_n_as_that_many_choices() -> None:
 def test_chat009_ignores_a_requested_tool_it_cannot_name() -> None:
     tools = [{"type": "function", "function": "get_time"}, {"type": "function", "function": {"name": ["x"]}}, TOOL]
     assert status("CHAT009", chat_json(calling(CALL), tools=tools)) is Status.PASSED
+
+
+UNSATISFIABLE = {"type": "object", "properties": {"a": {"type": "string", "minLength": 5, "enum": ["U", "ab"]}}}
+
+
+def test_chat008_does_not_judge_by_an_enum_its_own_schema_forbids() -> None:
+    """No value can be valid at `a` (every enum value is shorter than minLength): nothing is judged by it."""
+    chat = chat_json(answer('{"a": "U"}'), response_format=json_schema(UNSATISFIABLE))
+    assert status("CHAT008", chat) is Status.PASSED
+
+
+def test_chat008_still_judges_a_satisfiable_enum() -> None:
+    schema = {"type": "object", "properties": {"a": {"type": "string", "minLength": 2, "enum": ["U", "ab"]}}}
+    text = message("CHAT008", chat_json(answer('{"a": "U"}'), response_format=json_schema(schema)))
+    assert "Violates: 'U' is too short" in text

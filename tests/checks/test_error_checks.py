@@ -53,6 +53,16 @@ def test_err001_passes_with_the_optional_code() -> None:
     assert status("ERR001", refused(body)) is Status.PASSED
 
 
+@pytest.mark.parametrize("code", ["ERR001", "ERR002", "ERR003"])
+@pytest.mark.parametrize("answer", [400, 401, 404, 429, 500])
+def test_error_checks_pass_on_null_code_and_param(code: str, answer: int) -> None:
+    """`"code": null, "param": null`: the common OpenAI-compatible error shape (facts §9: `code` is optional)."""
+    kind = {400: "invalid_request_error", 401: "invalid_authentication_error", 404: "resource_not_found_error",
+            429: "rate_limit_reached_error", 500: "server_error"}[answer]  # fmt: skip
+    body = {"error": {**error_envelope(kind)["error"], "code": None, "param": None}}
+    assert status(code, refused(body, answer)) is Status.PASSED
+
+
 def test_err001_fails_on_a_body_that_is_not_json() -> None:
     text = message("ERR001", refused(b"Bad Gateway", 502, content_type="text/plain"))
     assert "Received: 'Bad Gateway'" in text and "Expected: a JSON error envelope" in text

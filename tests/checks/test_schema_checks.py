@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from kimi_conformance.checks import Status
-from kimi_conformance.exchange import Exchange
+from kimi_conformance.exchange import Exchange, External
+from kimi_conformance.findings import Severity
 from tests.checks.exchanges import (
     api,
     batch_object,
@@ -22,6 +23,7 @@ from tests.checks.exchanges import (
     listing,
     message,
     model_list,
+    outcome,
     status,
     unanswered,
 )
@@ -91,6 +93,50 @@ def test_schm001_fails_on_a_body_against_the_documented_schema(
 ) -> None:
     text = message("SCHM001", api(operation, body, status=answer))
     assert f"Received: {received}" in text and f"At:       {where}\n" in text and "Expected: valid against #/" in text
+
+
+NULLS = {"code": None, "param": None}
+"""The common OpenAI-compatible error fields, null (facts §9: `code` optional)."""
+
+
+@pytest.mark.parametrize(
+    ("operation", "answer", "kind"),
+    [
+        ("createChatCompletion", 400, "invalid_request_error"),
+        ("listModels", 401, "invalid_authentication_error"),
+        ("retrieveFile", 404, "resource_not_found_error"),
+        ("createChatCompletion", 429, "rate_limit_reached_error"),
+        ("getBalance", 500, "server_error"),
+    ],
+)
+@pytest.mark.parametrize(
+    "extra", [NULLS, {"code": "invalid_temperature", "param": "temperature"}], ids=["null", "strings"]
+)
+def test_schm001_passes_on_an_error_with_code_and_param(
+    operation: str, answer: int, kind: str, extra: dict[str, Any]
+) -> None:
+    body = {"error": {**error_envelope(kind)["error"], **extra}}
+    assert status("SCHM001", api(operation, body, status=answer)) is Status.PASSED
+
+
+@pytest.mark.parametrize(
+    ("error", "received", "where"),
+    [
+        ({"message": "no type", **NULLS}, "'type' is a required property", "/error"),
+        ({"type": None, "message": "null type", **NULLS}, "None is not of type 'string'", "/error/type"),
+        ({"type": "invalid_request_error", "message": None, **NULLS}, "None is not of type 'string'", "/error/message"),
+        ({"type": "invalid_request_error", "message": "m", "code": 400}, "400 is not of type 'string', 'null'",
+         "/error/code"),
+        ({"type": "invalid_request_error", "message": "m", "param": ["temperature"]}, "is not of type 'string', 'null'",
+         "/error/param"),
+    ],
+    ids=["no type", "type null", "message null", "code a number", "param a list"],
+)  # fmt: skip
+def test_schm001_still_holds_an_error_with_null_fields_to_its_rules(
+    error: dict[str, Any], received: str, where: str
+) -> None:
+    text = message("SCHM001", api("createChatCompletion", {"error": error}, status=400))
+    assert received in text and f"At:       {where}\n" in text
 
 
 def test_schm001_names_the_documented_schema_it_validated_against() -> None:
@@ -178,6 +224,27 @@ def test_schm002_does_not_apply_but_to_an_answered_invalid_request(probe: Exchan
 def test_schm002_reports_what_schemathesis_found_on_a_generated_request() -> None:
     found = api("listModels", model_list(), intent="generated", external=[("SCHM002", "API accepted schema-violating")])
     assert message("SCHM002", found) == "API accepted schema-violating"
+
+
+def test_schm002_is_a_warning_when_schemathesis_negated_only_inferred_constraints() -> None:
+    accepted = External("SCHM002", "API accepted schema-violating\nInferred only: ...", Severity.WARNING)
+    result = outcome("SCHM002", api("listBatches", listing(), intent="generated", external=[accepted]))
+    assert result.finding is not None and result.finding.severity is Severity.WARNING
+    assert result.finding.message == accepted.message
+
+
+@pytest.mark.parametrize(
+    "external",
+    [
+        [External("SCHM002", "documented")],
+        [("SCHM002", "documented")],
+        [External("SCHM002", "inferred", Severity.WARNING), ("SCHM002", "documented")],
+    ],
+    ids=["no-severity", "plain-pair", "an-error-among-warnings"],
+)
+def test_schm002_stays_an_error_for_a_documented_constraint(external: list[External | tuple[str, str]]) -> None:
+    result = outcome("SCHM002", api("listBatches", listing(), intent="generated", external=external))
+    assert result.finding is not None and result.finding.severity is Severity.ERROR
 
 
 @pytest.mark.parametrize("answer", [200, 401, 404, 429])

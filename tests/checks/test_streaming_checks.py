@@ -25,11 +25,13 @@ from tests.checks.exchanges import (
 )
 
 STREAM_CODES = [*(f"SSE{n:03d}" for n in range(1, 5)), *(f"CHNK{n:03d}" for n in range(1, 10))]
-TOOL = {
+TOOL: dict[str, Any] = {
     "type": "function",
     "function": {"name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}},
 }
 WEB_SEARCH = {"type": "builtin_function", "function": {"name": "$web_search"}}
+LOOSE_TOOL = {"type": "function", "function": {**TOOL["function"], "strict": False}}
+"""TOOL with `strict: false`: only a JSON object is guaranteed, not the schema (facts §3.6)."""
 FIRST = {"index": 0, "id": "call_0", "type": "function", "function": {"name": "get_weather", "arguments": ""}}
 ROLE = {"role": "assistant", "content": ""}
 NONE: Any = object()
@@ -143,13 +145,24 @@ def test_sse002_passes_on_crlf_line_ends_and_comments() -> None:
 
 
 @pytest.mark.parametrize(
+    "block", [b"retry: 3000\n\n", b"retry:3000\r\nretry: 1500\r\n\r\n"], ids=["retry", "two retry, CRLF"]
+)
+def test_sse002_passes_on_a_block_holding_only_retry(block: bytes) -> None:
+    """WHATWG SSE: a `retry:` field sets the reconnection time; a block of those alone dispatches no event."""
+    events = text_stream_events()
+    assert status("SSE002", chat_stream([block, *events[:2], block, *events[2:]])) is Status.PASSED
+
+
+@pytest.mark.parametrize(
     ("events", "problem"),
     [
         ([*text_stream_events()[:-1], b"data: \xff\n\n", done()], "invalid-utf8 at byte"),
         ([*text_stream_events()[:-1], b"data: [DONE]\n"], "unterminated-event at byte"),
         ([b"event: ping\n\n", *text_stream_events()], "event-without-data at byte"),
+        ([b"retry: 3000\nevent: ping\n\n", *text_stream_events()], "event-without-data at byte"),
+        ([b"retry: soon\n\n", *text_stream_events()], "event-without-data at byte"),
     ],
-    ids=["invalid UTF-8", "unterminated last event", "event without data"],
+    ids=["invalid UTF-8", "unterminated last event", "event without data", "retry and event", "retry not digits"],
 )
 def test_sse002_fails_on_broken_framing(events: list[bytes], problem: str) -> None:
     assert problem in message("SSE002", chat_stream(events))
@@ -261,6 +274,25 @@ def test_chnk002_fails_on_role_in_the_second_delta() -> None:
     assert "role in delta(s) at [1] of choice 0" in message("CHNK002", chat_stream([*events, done()]))
 
 
+def test_chnk002_reports_nothing_for_a_null_role_in_later_deltas() -> None:
+    """`"role": null` names no role: not even a warning (the self-test counts every finding as a false alarm)."""
+    events = one_choice({"role": None, "content": "O"}, {"role": None, "content": "K"})
+    result = outcome("CHNK002", chat_stream([*events, done()]))
+    assert result.status is Status.PASSED and result.finding is None
+
+
+def test_chnk002_still_fails_on_a_role_value_after_null_roles() -> None:
+    events = one_choice({"role": None, "content": "O"}, {"role": "assistant", "content": "K"})
+    result = outcome("CHNK002", chat_stream([*events, done()]))
+    assert result.finding is not None and result.finding.severity is Severity.ERROR
+    assert "role in delta(s) at [0, 2] of choice 0" in result.finding.message
+
+
+def test_chnk002_still_fails_on_a_first_delta_without_role_before_null_roles() -> None:
+    events = one_choice({"role": None, "content": "OK"}, first={"content": ""})
+    assert "role in delta(s) at [] of choice 0" in message("CHNK002", chat_stream([*events, done()]))
+
+
 # CHNK003: delta order
 
 
@@ -345,6 +377,24 @@ def test_chnk004_fails_on_assembled_arguments_that_are_not_json() -> None:
 def test_chnk004_fails_on_arguments_that_break_the_tool_schema() -> None:
     text = message("CHNK004", tool_stream(FIRST, piece('{"city": '), piece("5}")))
     assert "arguments of get_weather" in text and "5 is not of type 'string'" in text
+
+
+def test_chnk004_does_not_hold_a_loose_tool_to_its_schema() -> None:
+    """`strict: false` (facts §3.6): a JSON object breaking the schema passes."""
+    fragments = (FIRST, piece('{"city": 5, '), piece('"extra": true}'))
+    assert status("CHNK004", tool_stream(*fragments, tools=[LOOSE_TOOL])) is Status.PASSED
+
+
+@pytest.mark.parametrize(
+    ("arguments", "expected"),
+    [('["Paris"]', 'arguments of get_weather ["Paris"]\nExpected: a JSON object (strict false)'),
+     ('{"city": Paris}', "Expected: JSON")],
+    ids=["a list", "not JSON"],
+)  # fmt: skip
+def test_chnk004_fails_on_loose_tool_arguments_that_are_no_json_object(arguments: str, expected: str) -> None:
+    result = outcome("CHNK004", tool_stream(FIRST, piece(arguments), tools=[LOOSE_TOOL]))
+    assert result.finding is not None and result.finding.severity is Severity.ERROR
+    assert expected in result.finding.message
 
 
 def test_chnk004_fails_on_a_list_function_name() -> None:
@@ -481,9 +531,31 @@ def test_chnk008_passes_on_one_last_consistent_usage_chunk(events: list[bytes], 
     assert status("CHNK008", chat_stream(events, **request_fields)) is Status.PASSED
 
 
-def test_chnk008_fails_on_top_level_usage_in_a_chunk_with_choices() -> None:
+def test_chnk008_warns_on_top_level_usage_in_a_chunk_with_choices() -> None:
+    """The published spec's "other chunks carry usage: null" is OpenAI's wording, unverified for Moonshot (facts
+    §3.10 [S][I], §11.7): a warning naming both sides."""
     events = [*one_choice({"content": "OK"})[:-1], chunk_event(choice(finish="stop"), usage=USAGE), done()]
-    assert "top-level usage in chunk(s) [2] with choices\nExpected: null" in message("CHNK008", chat_stream(events))
+    result = outcome("CHNK008", chat_stream(events))
+    assert result.finding is not None and result.finding.severity is Severity.WARNING
+    assert "top-level usage in chunk(s) [2] with choices\nExpected: null" in result.finding.message
+    assert "the published spec says" in result.finding.message and "unverified for Moonshot" in result.finding.message
+
+
+@pytest.mark.parametrize(
+    ("events", "request_fields", "received"),
+    [
+        ([*one_choice({"content": "OK"}), usage_chunk(), done()], {}, "a `choices: []` usage chunk without"),
+        ([*one_choice({"content": "OK"}), done()], INCLUDE_USAGE, "usage chunk(s) at [] of 3 chunks"),
+    ],
+    ids=["usage chunk unasked", "usage chunk missing"],
+)
+def test_chnk008_reports_an_error_before_the_top_level_usage_warning(
+    events: list[bytes], request_fields: dict[str, Any], received: str
+) -> None:
+    events = [*events[:2], chunk_event(choice(finish="stop"), usage=USAGE), *events[3:]]
+    result = outcome("CHNK008", chat_stream(events, **request_fields))
+    assert result.finding is not None and result.finding.severity is Severity.ERROR
+    assert received in result.finding.message
 
 
 def test_chnk008_fails_on_a_usage_chunk_without_include_usage() -> None:
@@ -514,8 +586,12 @@ def test_chnk008_fails_unless_one_consistent_usage_chunk_comes_last(events: list
     ids=["other prompt_tokens", "completion_tokens not summed"],
 )
 def test_chnk008_fails_on_a_usage_chunk_disagreeing_with_the_choices(events: list[bytes], n: int) -> None:
-    text = message("CHNK008", chat_stream(events, n=n, **INCLUDE_USAGE))
-    assert "Expected: the same prompt_tokens, and completion_tokens summed over the choices" in text
+    """With one choice the usage chunk repeats its usage (an error); how it totals several choices is [I] (a
+    warning)."""
+    result = outcome("CHNK008", chat_stream(events, n=n, **INCLUDE_USAGE))
+    assert result.finding is not None
+    assert result.finding.severity is (Severity.ERROR if n == 1 else Severity.WARNING)
+    assert "Expected: the same prompt_tokens, and completion_tokens summed over the choices" in result.finding.message
 
 
 def test_chnk008_fails_on_a_non_numeric_choice_completion_count() -> None:

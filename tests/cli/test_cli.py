@@ -17,6 +17,7 @@ from kimi_conformance.cli import cli
 from kimi_conformance.cli.run import _suite_module, suites_path
 from kimi_conformance.mock import DEFAULT_API_KEY
 from kimi_conformance.mock.faults import FAULTS
+from kimi_conformance.rules import load_rules
 
 
 def test_version_and_help() -> None:
@@ -62,9 +63,12 @@ def test_mock_command_serves_until_stopped() -> None:
         banner = process.stderr.readline()
         assert "serving http://127.0.0.1:" in banner and "sk-test-1" not in banner
         api_base = banner.split("serving ", 1)[1].split(" ", 1)[0]
-        body = {"model": "moonshot-v1-8k", "messages": [{"role": "user", "content": "hi"}]}
+        body = {"model": "kimi-k3", "messages": [{"role": "user", "content": "hi"}]}
         ok = httpx.post(api_base + "/chat/completions", json=body, headers={"Authorization": "Bearer sk-test-1"})
-        assert ok.status_code == 200 and json.loads(ok.text)["model"] == "moonshot-v1-8k"
+        assert ok.status_code == 200 and json.loads(ok.text)["model"] == "kimi-k3"
+        retired = httpx.post(api_base + "/chat/completions", json={**body, "model": "moonshot-v1-8k"},
+                             headers={"Authorization": "Bearer sk-test-1"})  # fmt: skip
+        assert retired.status_code == 404
         default_key = httpx.get(api_base + "/models", headers={"Authorization": f"Bearer {DEFAULT_API_KEY}"})
         assert default_key.status_code == 401
     finally:
@@ -82,10 +86,19 @@ def test_mock_command_serves_until_stopped() -> None:
 
 def test_rules_table_json_and_one_model() -> None:
     runner = CliRunner()
+    rules = load_rules()
     table = runner.invoke(cli, ["rules"])
-    assert table.exit_code == 0 and "71 rules over 18 models" in table.output
+    assert table.exit_code == 0 and f"{len(rules.rules)} rules over {len(rules.models)} models" in table.output
     listed = json.loads(runner.invoke(cli, ["rules", "--format", "json"]).output)
-    assert len(listed) == 71 and {"id", "source", "tags", "severity", "message", "models", "param"} <= set(listed[0])
+    assert len(listed) == len(rules.rules) >= 72 and {
+        "id",
+        "source",
+        "tags",
+        "severity",
+        "message",
+        "models",
+        "param",
+    } <= set(listed[0])
     one = runner.invoke(cli, ["rules", "--model", "kimi-k2.6", "--profile", "quick"])
     assert one.exit_code == 0 and "sampling.kimi-k2_6.temperature" in one.output
     assert "sampling.moonshot-v1.temperature" not in one.output

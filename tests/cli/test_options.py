@@ -24,6 +24,7 @@ EXAMPLES: dict[type, Any] = {str: "x", int: 7, float: 2.5, bool: True}
 SPECIAL = {
     "target": "https://gateway.example/v1",
     "profile": "quick",
+    "mock_lineup": "all",
     "model_family": ("acme/K2=kimi-k2.6",),
     "models": ("kimi-k2.6", "acme/K2"),
     "mock_faults": (),  # only with `--target mock`: checked below on its own

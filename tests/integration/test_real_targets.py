@@ -76,7 +76,7 @@ def test_litellm_answering_from_mock_response(tmp_path: Path, litellm: Callable[
 
 
 def test_litellm_in_front_of_the_mock(tmp_path: Path, litellm: Callable[[Models], str]) -> None:
-    with serve_in_thread(MockConfig(batch_step_seconds=0.05)) as mock:
+    with serve_in_thread(MockConfig(lineup="all", batch_step_seconds=0.05)) as mock:
         upstream = {"api_base": mock.api_base, "api_key": DEFAULT_API_KEY}
         base_url = litellm(
             [(model, {"model": f"openai/{model}", **upstream}) for model in ("kimi-k2-turbo-preview", "kimi-k2.6")]

@@ -44,7 +44,7 @@ def test_same_request_same_output(http: httpx.Client) -> None:
 def test_seed_changes_output() -> None:
     outputs = set()
     for seed in (1, 2):
-        with serve_in_thread(MockConfig(seed=seed)) as server:
+        with serve_in_thread(MockConfig(lineup="all", seed=seed)) as server:
             headers = {"Authorization": "Bearer sk-kimi-conformance-mock"}
             body = {"model": "kimi-k2-turbo-preview", "messages": user("hello")}
             response = httpx.post(server.api_base + "/chat/completions", json=body, headers=headers)

@@ -150,7 +150,7 @@ def test_unknown_route_gets_the_gateway_envelope(http: httpx.Client) -> None:
 
 
 def test_rpm_limit_answers_429_with_retry_after() -> None:
-    with serve_in_thread(MockConfig(rpm=2)) as server:
+    with serve_in_thread(MockConfig(lineup="all", rpm=2)) as server:
         headers = {"Authorization": f"Bearer {DEFAULT_API_KEY}"}
         statuses = [httpx.get(server.api_base + "/models", headers=headers) for _ in range(3)]
     assert [r.status_code for r in statuses] == [200, 200, 429]
@@ -160,7 +160,7 @@ def test_rpm_limit_answers_429_with_retry_after() -> None:
 
 
 def test_concurrency_limit_answers_429() -> None:
-    with serve_in_thread(MockConfig(max_concurrency=1, chunk_delay=0.05)) as server:
+    with serve_in_thread(MockConfig(lineup="all", max_concurrency=1, chunk_delay=0.05)) as server:
         headers = {"Authorization": f"Bearer {DEFAULT_API_KEY}"}
         body = {"model": "kimi-k2-turbo-preview", "messages": user("long"), "stream": True}
         started = threading.Event()
@@ -227,7 +227,7 @@ def test_no_json_input_gives_a_server_error_elsewhere(http: httpx.Client, body: 
 
 
 def test_limits_are_shared_by_the_keys_of_the_organisation() -> None:
-    with serve_in_thread(MockConfig(rpm=1, api_keys=frozenset({"sk-a1234", "sk-b5678"}))) as server:
+    with serve_in_thread(MockConfig(lineup="all", rpm=1, api_keys=frozenset({"sk-a1234", "sk-b5678"}))) as server:
         first = httpx.get(server.api_base + "/models", headers={"Authorization": "Bearer sk-a1234"})
         second = httpx.get(server.api_base + "/models", headers={"Authorization": "Bearer sk-b5678"})
     assert (first.status_code, second.status_code) == (200, 429)

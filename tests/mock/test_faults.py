@@ -3,7 +3,9 @@ catching them (tests/runner/test_run.py); the others (streaming, whose checks co
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -48,6 +50,42 @@ def clamps_sampling(client: httpx.Client) -> bool:
     return client.post("/chat/completions", json=body, headers=AUTH).status_code == 200
 
 
+def opens_with_a_retry_block(client: httpx.Client) -> bool:
+    return _stream(client).startswith("retry: 3000\n\ndata: ")
+
+
+def null_roles_after_the_first_delta(client: httpx.Client) -> bool:
+    body = _stream(client)
+    return body.count('"role":"assistant"') == 1 and '"delta":{"role":null,' in body
+
+
+def error_fields_null(client: httpx.Client) -> bool:
+    error = client.get("/models").json()["error"]
+    return {"code", "param"} <= set(error) and error["code"] is None and error["param"] is None
+
+
+LOOSE_WEATHER: dict[str, Any] = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+        "strict": False,
+    },
+}
+
+
+def loose_arguments_outside_the_schema(client: httpx.Client) -> bool:
+    """A `strict: false` tool's arguments: a JSON object without the required city, with an unknown property."""
+    body = {**CHAT, "tools": [LOOSE_WEATHER], "tool_choice": "required"}
+    call = client.post("/chat/completions", json=body, headers=AUTH).json()["choices"][0]["message"]["tool_calls"][0]
+    arguments = json.loads(call["function"]["arguments"])
+    strict = {**body, "tools": [{**LOOSE_WEATHER, "function": {**LOOSE_WEATHER["function"], "strict": True}}]}
+    kept = client.post("/chat/completions", json=strict, headers=AUTH).json()["choices"][0]["message"]["tool_calls"][0]
+    return (
+        isinstance(arguments, dict) and "city" not in arguments and "city" in json.loads(kept["function"]["arguments"])
+    )
+
+
 PROBES: dict[str, Callable[[httpx.Client], bool]] = {
     "stream-omit-done": omits_done,
     "stream-usage-top-level-only": usage_only_top_level,
@@ -55,6 +93,10 @@ PROBES: dict[str, Callable[[httpx.Client], bool]] = {
     "server-error-for-client-errors": server_error_for_bad_request,
     "auth-ignored": ignores_auth,
     "sampling-clamped": clamps_sampling,
+    "benign-retry-field": opens_with_a_retry_block,
+    "benign-null-role-deltas": null_roles_after_the_first_delta,
+    "benign-error-nulls": error_fields_null,
+    "benign-loose-tool-arguments": loose_arguments_outside_the_schema,
 }
 
 
@@ -66,10 +108,13 @@ def test_probes_name_real_faults() -> None:
 def test_fault_shows_only_when_switched_on(fault: str) -> None:
     probe = PROBES[fault]
     for faults, expected in ((frozenset({fault}), True), (frozenset(), False)):
-        with serve_in_thread(MockConfig(faults=faults)) as server, httpx.Client(base_url=server.api_base) as client:
+        with (
+            serve_in_thread(MockConfig(lineup="all", faults=faults)) as server,
+            httpx.Client(base_url=server.api_base) as client,
+        ):
             assert probe(client) is expected, f"{fault} on={expected}"
 
 
 def test_unknown_fault_is_refused() -> None:
     with pytest.raises(ConfigError, match="unknown fault"):
-        MockConfig(faults=frozenset({"make-it-worse"}))
+        MockConfig(lineup="all", faults=frozenset({"make-it-worse"}))

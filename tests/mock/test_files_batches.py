@@ -72,7 +72,7 @@ def test_upload_validation(http: httpx.Client, files: Any, data: dict[str, str],
 
 @pytest.fixture(scope="module")
 def tight_server() -> Iterator[MockServer]:
-    with serve_in_thread(MockConfig(max_file_bytes=64, max_file_count=2)) as server:
+    with serve_in_thread(MockConfig(lineup="all", max_file_bytes=64, max_file_count=2)) as server:
         yield server
 
 
@@ -169,7 +169,7 @@ def test_batch_needs_a_batch_purpose_file(http: httpx.Client) -> None:
 
 
 def test_cancel_moves_through_cancelling() -> None:
-    with serve_in_thread(MockConfig(batch_step_seconds=0.3)) as server:
+    with serve_in_thread(MockConfig(lineup="all", batch_step_seconds=0.3)) as server:
         headers = {"Authorization": f"Bearer {DEFAULT_API_KEY}"}
         with httpx.Client(base_url=server.api_base, headers=headers) as http:
             input_file = upload(http, "in.jsonl", batch_line("a").encode(), "batch").json()

@@ -631,7 +631,7 @@ def test_fixed_temperature_itself_is_accepted(sdk: openai.OpenAI, temperature: f
 
 
 def test_rpm_limit_is_a_rate_limit_error_with_retry_after() -> None:
-    with serve_in_thread(MockConfig(rpm=1)) as server, sdk_for(server) as client:
+    with serve_in_thread(MockConfig(lineup="all", rpm=1)) as server, sdk_for(server) as client:
         assert client.chat.completions.create(model=TURBO, messages=cast(Any, user("one"))).choices
         with pytest.raises(openai.RateLimitError) as caught:
             client.chat.completions.create(model=TURBO, messages=cast(Any, user("two")))
@@ -646,7 +646,10 @@ def test_rpm_limit_is_a_rate_limit_error_with_retry_after() -> None:
 
 @pytest.mark.parametrize("close_early", [False, True], ids=["read-to-end", "closed-early"])
 def test_concurrency_limit_counts_an_open_stream(close_early: bool) -> None:
-    with serve_in_thread(MockConfig(max_concurrency=1, chunk_delay=0.01)) as server, sdk_for(server) as client:
+    with (
+        serve_in_thread(MockConfig(lineup="all", max_concurrency=1, chunk_delay=0.01)) as server,
+        sdk_for(server) as client,
+    ):
         stream = client.chat.completions.create(model=TURBO, messages=cast(Any, user("long")), stream=True)
         with stream:
             next(iter(stream))
@@ -708,7 +711,7 @@ def test_file_lifecycle(sdk: openai.OpenAI) -> None:
 
 @pytest.fixture(scope="module")
 def small_files_server() -> Iterator[MockServer]:
-    with serve_in_thread(MockConfig(max_file_bytes=64, max_file_count=1)) as server:
+    with serve_in_thread(MockConfig(lineup="all", max_file_bytes=64, max_file_count=1)) as server:
         yield server
 
 
@@ -849,7 +852,7 @@ def test_batch_list_pagination(sdk: openai.OpenAI) -> None:
 
 
 def test_batch_cancel_in_progress() -> None:
-    with serve_in_thread(MockConfig(batch_step_seconds=0.2)) as server, sdk_for(server) as client:
+    with serve_in_thread(MockConfig(lineup="all", batch_step_seconds=0.2)) as server, sdk_for(server) as client:
         created = create_batch(client, batch_file(client, [OK_LINE, OK_LINE | {"messages": user("again")}]))
         cancelling = client.batches.cancel(created.id)
         assert cancelling.status == "cancelling"

@@ -41,7 +41,7 @@ def server() -> Iterator[tuple[MockServer, _Records]]:
     """A mock with a short read timeout and one request in flight at most (a 429 says the stalled one still is),
     with what its loggers (the mock's and uvicorn's) say at WARNING and above."""
     records = _Records()
-    with serve_in_thread(MockConfig(read_timeout=READ_TIMEOUT, max_concurrency=1)) as mock:
+    with serve_in_thread(MockConfig(lineup="all", read_timeout=READ_TIMEOUT, max_concurrency=1)) as mock:
         loggers = [logging.getLogger(name) for name in ("uvicorn.error", "kimi_conformance.mock")]
         for logger in loggers:
             logger.addHandler(records)

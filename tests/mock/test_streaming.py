@@ -88,7 +88,7 @@ def test_n_choices_each_end_with_their_own_usage(http: httpx.Client) -> None:
 
 @pytest.fixture(scope="module")
 def slow_server() -> Iterator[MockServer]:
-    with serve_in_thread(MockConfig(chunk_delay=0.02)) as server:
+    with serve_in_thread(MockConfig(lineup="all", chunk_delay=0.02)) as server:
         yield server
 
 

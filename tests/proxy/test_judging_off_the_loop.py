@@ -72,7 +72,7 @@ def models_exchange() -> Relayed:
 def test_a_request_is_relayed_while_the_judge_is_still_busy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     judge = BlockedJudge(monkeypatch)
     with (
-        serve_in_thread(MockConfig()) as mock,
+        serve_in_thread(MockConfig(lineup="all")) as mock,
         serve_proxy_in_thread(mock.api_base, tmp_path) as url,
         httpx.Client(headers=HEADERS, timeout=10) as client,
     ):
@@ -92,7 +92,7 @@ def test_a_full_judging_queue_drops_the_judging_never_the_traffic(
     judge = BlockedJudge(monkeypatch)
     with (
         caplog.at_level(logging.WARNING, logger="kimi_conformance.proxy"),
-        serve_in_thread(MockConfig()) as mock,
+        serve_in_thread(MockConfig(lineup="all")) as mock,
         serve_proxy_in_thread(mock.api_base, tmp_path, judging_queue=1) as url,
         httpx.Client(headers=HEADERS, timeout=10) as client,
     ):
@@ -130,7 +130,7 @@ def test_a_judging_error_is_counted_and_logged_in_one_line_and_the_worker_goes_o
     monkeypatch.setattr(ConformanceSession, "check", fails_once)
     with (
         caplog.at_level(logging.WARNING, logger="kimi_conformance.proxy"),
-        serve_in_thread(MockConfig()) as mock,
+        serve_in_thread(MockConfig(lineup="all")) as mock,
         serve_proxy_in_thread(mock.api_base, tmp_path) as url,
         httpx.Client(headers=HEADERS, timeout=10) as client,
     ):

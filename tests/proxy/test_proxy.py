@@ -31,7 +31,10 @@ BODY = {"model": "kimi-k2-turbo-preview", "messages": [{"role": "user", "content
 @pytest.fixture
 def proxied(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
     faults = frozenset(getattr(request, "param", ()))
-    with serve_in_thread(MockConfig(faults=faults)) as mock, serve_proxy_in_thread(mock.api_base, tmp_path) as url:
+    with (
+        serve_in_thread(MockConfig(lineup="all", faults=faults)) as mock,
+        serve_proxy_in_thread(mock.api_base, tmp_path) as url,
+    ):
         yield url
 
 
@@ -93,7 +96,7 @@ def test_a_crashing_check_never_breaks_the_traffic(tmp_path: Path, monkeypatch: 
         raise RuntimeError("a check crashed")
 
     monkeypatch.setattr("kimi_conformance.runner.session.ConformanceSession.check", explode)
-    with serve_in_thread(MockConfig()) as mock, serve_proxy_in_thread(mock.api_base, tmp_path) as url:
+    with serve_in_thread(MockConfig(lineup="all")) as mock, serve_proxy_in_thread(mock.api_base, tmp_path) as url:
         reply = httpx.post(url + "/chat/completions", json=BODY, headers={"Authorization": f"Bearer {DEFAULT_API_KEY}"})
     assert reply.status_code == 200 and reply.json()["object"] == "chat.completion"
 
@@ -170,7 +173,7 @@ def test_a_crashed_check_is_recorded_by_the_proxy(tmp_path: Path, monkeypatch: p
         raise ZeroDivisionError("division by zero")
 
     monkeypatch.setitem(CHECKS, "CHAT004", dataclasses.replace(CHECKS["CHAT004"], function=crashes))
-    with serve_in_thread(MockConfig()) as mock, serve_proxy_in_thread(mock.api_base, tmp_path) as url:
+    with serve_in_thread(MockConfig(lineup="all")) as mock, serve_proxy_in_thread(mock.api_base, tmp_path) as url:
         reply = httpx.post(url + "/chat/completions", json=BODY, headers={"Authorization": f"Bearer {DEFAULT_API_KEY}"})
         assert reply.status_code == 200
         recorded(tmp_path, 1)

@@ -21,7 +21,10 @@ MODELS = list(load_rules().models.values())
 @pytest.fixture(scope="module")
 def client() -> Iterator[httpx.Client]:
     headers = {"Authorization": f"Bearer {DEFAULT_API_KEY}"}
-    with serve_in_thread(MockConfig()) as server, httpx.Client(base_url=server.api_base, headers=headers) as http:
+    with (
+        serve_in_thread(MockConfig(lineup="all")) as server,
+        httpx.Client(base_url=server.api_base, headers=headers) as http,
+    ):
         yield http
 
 

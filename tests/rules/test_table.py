@@ -12,8 +12,12 @@ FACTS_MODEL_IDS = {
     "moonshot-v1-8k-vision-preview", "moonshot-v1-32k-vision-preview", "moonshot-v1-128k-vision-preview",
     "kimi-latest", "kimi-k2-0711-preview", "kimi-k2-0905-preview", "kimi-k2-turbo-preview",
     "kimi-k2-thinking", "kimi-k2-thinking-turbo", "kimi-k2.5", "kimi-k2.6",
-    "kimi-k2.7-code", "kimi-k2.7-code-highspeed", "kimi-k3",
+    "kimi-k2.7-code", "kimi-k2.7-code-highspeed", "kimi-k3", "kimi-k3.1-pro", "kimi-k3.1-pro-highspeed",
 }  # fmt: skip
+CURRENT_LINEUP = {
+    "kimi-k3", "kimi-k3.1-pro", "kimi-k3.1-pro-highspeed", "kimi-k2.7-code", "kimi-k2.7-code-highspeed", "kimi-k2.6",
+}  # fmt: skip
+"""Facts §12: the live listing of 2026-09 and the K3.1 models of 2026-10; everything else is retired."""
 
 
 def test_every_model_of_the_facts_is_in_the_table() -> None:
@@ -66,11 +70,18 @@ def test_request_rules_are_many_sourced_and_have_code() -> None:
     assert non_sampling == set(request_rules.LOGIC)  # the mock enforces exactly the table
 
 
+def test_the_current_lineup_is_todays() -> None:
+    models = load_rules().models.values()
+    assert {m.id for m in models if table.in_lineup(m, "current")} == CURRENT_LINEUP
+    assert {m.id for m in models if table.in_lineup(m, "all")} == FACTS_MODEL_IDS
+    assert all(m.retired for m in models if m.id not in CURRENT_LINEUP)
+
+
 def test_every_model_has_rules_and_an_inferred_rule_warns() -> None:
     rules = load_rules()
     latest = rules.models["kimi-latest"]
-    assert all(rule.inferred_for(latest) for rule in rules.rules_for(latest))  # its family rules are [I]
+    assert all(rule.strength(latest).warning for rule in rules.rules_for(latest))  # its family rules are [I]
     k26 = rules.models["kimi-k2.6"]
-    assert not rules.rules["sampling.kimi-k2_6.temperature"].inferred_for(k26)
-    assert rules.rules["partial.last-message"].inferred_for(k26)
+    assert not rules.rules["sampling.kimi-k2_6.temperature"].strength(k26).warning
+    assert "inference" in rules.rules["partial.last-message"].strength(k26).reason
     assert all(len(rules.rules_for(model)) >= 30 for model in rules.models.values())

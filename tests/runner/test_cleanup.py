@@ -81,7 +81,7 @@ def test_summaries_merge_and_read_as_one_line() -> None:
 
 
 def test_leave_as_found_cancels_waits_and_deletes_over_http() -> None:
-    with serve_in_thread(MockConfig(batch_step_seconds=0.2)) as mock:
+    with serve_in_thread(MockConfig(lineup="all", batch_step_seconds=0.2)) as mock:
         ledger = AccountLedger.for_base_url(mock.api_base)
         guard = Guard(max_requests=3)
         with TargetClient(mock.api_base, DEFAULT_API_KEY, guard=guard, ledger=ledger) as client:
@@ -130,7 +130,7 @@ def _counts(api_base: str) -> tuple[int, int]:
 def test_whole_runs_leave_the_mock_as_they_found_it(tmp_path: Path) -> None:
     """The default suite twice, then a run stopped by `--max-requests 20`, against one mock: its files and its
     running batches are back where they started after each (the API cannot delete a batch: ended ones stay)."""
-    with serve_in_thread(MockConfig()) as mock:
+    with serve_in_thread(MockConfig(lineup="all")) as mock:
         before = _counts(mock.api_base)
         command = [sys.executable, "-m", "kimi_conformance", "run", "--target", mock.api_base, "--report-dir", "r"]
         env = {**os.environ, "MOONSHOT_API_KEY": DEFAULT_API_KEY}

@@ -88,7 +88,7 @@ def test_rpm_spaces_requests() -> None:
 
 
 def test_a_slow_rate_limited_target_is_run_within_budget(tmp_path: Path) -> None:
-    config = MockConfig(api_keys=frozenset({KEY}), latency=0.005, chunk_delay=0.001, rpm=1200)
+    config = MockConfig(lineup="all", api_keys=frozenset({KEY}), latency=0.005, chunk_delay=0.001, rpm=1200)
     with serve_in_thread(config) as mock:
         returncode, results, output = run(
             tmp_path,
@@ -113,7 +113,7 @@ def test_a_small_budget_stops_cleanly_with_a_partial_report(tmp_path: Path) -> N
 
 
 def test_a_quota_error_is_not_retried_and_stops_the_run(tmp_path: Path) -> None:
-    with serve_in_thread(MockConfig(api_keys=frozenset({KEY}), out_of_quota=True)) as mock:
+    with serve_in_thread(MockConfig(lineup="all", api_keys=frozenset({KEY}), out_of_quota=True)) as mock:
         returncode, results, output = run(
             tmp_path, "--target", mock.api_base, "--api-key-env", "KIMI_SAFETY_KEY", "--model", "kimi-k2.6"
         )
@@ -124,13 +124,15 @@ def test_a_quota_error_is_not_retried_and_stops_the_run(tmp_path: Path) -> None:
 
 
 def test_attempts_resend_model_behaviour_failures_and_report_pass_at_k(tmp_path: Path) -> None:
-    args = ("--model", "kimi-k2-turbo-preview", "--attempts", "3", "--mock-fault", "tool-args-invalid", "test_chat.py")
+    args = ("--model", "kimi-k2-turbo-preview", "--mock-lineup", "all", "--attempts", "3")
+    args += ("--mock-fault", "tool-args-invalid", "test_chat.py")
     returncode, results, output = run(tmp_path, *args)
     assert returncode == 1, output[-2000:]
-    assert results["pass_at_k"]["CHAT009"] == {"k": 3, "cases": 2, "pass_at_1": 0, "pass_at_k": 0}
+    # of the four cases, the `strict: false` tool's (test_loose_tool_arguments) passes: any JSON object will do there
+    assert results["pass_at_k"]["CHAT009"] == {"k": 3, "cases": 4, "pass_at_1": 1, "pass_at_k": 1}
     severities = [f["severity"] for f in results["findings"] if f["code"] == "CHAT009"]
     assert severities.count("info") == 2 and severities.count("error") == 1  # two retried attempts, then the error
-    assert "pass@1 0/2, pass@3 0/2" in (tmp_path / "reports" / "latest" / "report.md").read_text("utf-8")
+    assert "pass@1 1/4, pass@3 1/4" in (tmp_path / "reports" / "latest" / "report.md").read_text("utf-8")
 
 
 def test_key_like_strings_a_target_echoes_never_reach_a_report() -> None:

@@ -12,6 +12,7 @@ from typing import Any
 
 from kimi_conformance.loopback import LoopbackServer, running
 from kimi_conformance.mock import MockConfig, create_app, serve_in_thread
+from kimi_conformance.rules import load_rules
 
 ROOT = Path(__file__).resolve().parents[2]
 SUITES = ROOT / "suites"
@@ -37,11 +38,20 @@ def test_the_whole_suite_passes_on_the_conformant_mock(tmp_path: Path) -> None:
     assert returncode == 0, output[-3000:]
     assert results["verdict"] == "pass" and results["findings"] == []
     assert results["schema_version"] == 1 and results["summary"]["passed"] > 1000
+    assert {"kimi-k3", "kimi-k2.6"} <= set(results["models"]["exercised"])  # today's lineup (facts §12)
+    assert results["models"]["not_offered"] == []
     folder = (tmp_path / "reports" / "latest").resolve()
     files = {"junit.xml", "results.json", "report.md", "report.html", "cassette.jsonl"}
     assert {p.name for p in folder.iterdir()} == files
     assert "kimi-conformance: ✅ **pass**" in (folder / "report.md").read_text()
     assert "verdict PASS" in output
+
+
+def test_the_older_lineup_still_passes_on_every_older_model(tmp_path: Path) -> None:
+    returncode, results, output = run(tmp_path, "-n", "2", "--mock-lineup", "all", "--profile", "quick")
+    assert returncode == 0 and results["verdict"] == "pass", output[-3000:]
+    assert results["models"]["exercised"] == list(load_rules().models)
+    assert "models: 20 exercised (moonshot-v1-8k" in output
 
 
 def test_xdist_gives_the_same_findings_as_a_serial_run(tmp_path: Path) -> None:
@@ -56,7 +66,9 @@ def test_xdist_gives_the_same_findings_as_a_serial_run(tmp_path: Path) -> None:
 
 def test_a_url_target_never_leaks_its_key(tmp_path: Path) -> None:
     secret = "sk-very-secret-key-0123456789"
-    with serve_in_thread(MockConfig(api_keys=frozenset({secret}), faults=frozenset({"error-envelope-flat"}))) as mock:
+    with serve_in_thread(
+        MockConfig(lineup="all", api_keys=frozenset({secret}), faults=frozenset({"error-envelope-flat"}))
+    ) as mock:
         returncode, results, output = run(
             tmp_path,
             "--target", mock.api_base,
@@ -120,7 +132,7 @@ class CountingModels:
 def test_a_url_target_is_asked_for_its_models_once_per_run_within_the_budget(tmp_path: Path) -> None:
     """Two xdist workers: the controller asks once (`GET /models`, also the reachability probe) and hands the
     answer to both; the request is spent within the budget like any other."""
-    counted = CountingModels(create_app(MockConfig(api_keys=frozenset({"url-key"}))))
+    counted = CountingModels(create_app(MockConfig(lineup="all", api_keys=frozenset({"url-key"}))))
     test = "test_chat.py::test_max_tokens_cap"  # one request per model
     found = []
     with running(LoopbackServer(counted), "counted-mock") as server:  # type: ignore[arg-type]

@@ -14,7 +14,7 @@ from kimi_conformance.cli.run import suites_path
 from kimi_conformance.mock import MockConfig, MockServer, serve_in_thread
 from kimi_conformance.mock.faults import FAULTS
 from kimi_conformance.rules import load_rules
-from kimi_conformance.runner.selftest import Case, catalogue_cases, rule_fault_case, run_case
+from kimi_conformance.runner.selftest import BENIGN_SUITES, Case, catalogue_cases, rule_fault_case, run_case
 
 CASES = catalogue_cases()
 
@@ -27,6 +27,24 @@ def test_the_catalogue_is_large_and_covers_every_check() -> None:
     assert len([f for f in FAULTS.values() if f.benign]) >= 6
 
 
+BENIGN_FALSE_ALARMS = {
+    "benign-loose-tool-arguments": "test_chat.py",  # CHAT009 on a `strict: false` tool (facts §3.6)
+    "benign-retry-field": "test_streaming.py",  # SSE002 on a `retry:`-only block (WHATWG SSE)
+    "benign-error-nulls": "test_errors.py",  # SCHM001 on `"code": null, "param": null` (facts §9)
+    "benign-null-role-deltas": "test_streaming.py",  # CHNK002 on a later `"role": null`
+}
+"""Benign variations each made for a false alarm once raised, and the suite that sends what would raise it."""
+
+
+@pytest.mark.parametrize("name", sorted(BENIGN_FALSE_ALARMS))
+def test_a_benign_variation_runs_the_suite_that_exercises_it(name: str) -> None:
+    """Its `test_catalogue` case (no finding, the run passing) must send what once raised the false alarm: the
+    benign suites, and the variation's own beside them (error envelopes are only in test_errors.py)."""
+    (case,) = [c for c in CASES if c.name == name]
+    assert case.kind == "benign" and not case.expected
+    assert {*BENIGN_SUITES, BENIGN_FALSE_ALARMS[name]} <= set(case.suites)
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_catalogue(case: Case, tmp_path: Path, record_property: Callable[[str, object], None]) -> None:
     result = run_case(case, suites_path(), tmp_path)
@@ -36,7 +54,7 @@ def test_catalogue(case: Case, tmp_path: Path, record_property: Callable[[str, o
 
 @pytest.fixture(scope="module")
 def mock() -> Iterator[MockServer]:
-    with serve_in_thread(MockConfig()) as server:
+    with serve_in_thread(MockConfig(lineup="all")) as server:
         yield server
 
 

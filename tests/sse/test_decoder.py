@@ -67,6 +67,26 @@ def test_retry_must_be_digits_and_id_must_not_hold_nul() -> None:
     assert events == [ServerSentEvent(data="x")]
 
 
+@pytest.mark.parametrize("ending", ENDINGS, ids=["LF", "CR", "CRLF"])
+def test_a_block_of_retry_alone_sets_the_reconnection_time_and_is_no_problem(ending: bytes) -> None:
+    """WHATWG SSE: `retry:` sets the reconnection time; a block with no data dispatches nothing, and that is all."""
+    block = b"retry: 3000" + ending + ending
+    stream = block + b"data: one" + ending + ending + b"retry:1500" + ending + b"retry: 2500" + ending + ending
+    for split in range(len(stream) + 1):
+        events, decoder = decode([stream[:split], stream[split:]])
+        assert events == [ServerSentEvent(data="one")] and decoder.problems == [], split
+        assert decoder.reconnection_time == 2500
+
+
+@pytest.mark.parametrize(
+    "block", [b"retry: 3000\nevent: ping\n\n", b"retry: 3s\n\n"], ids=["retry and event", "retry not digits"]
+)
+def test_a_block_with_retry_and_more_but_no_data_is_still_a_problem(block: bytes) -> None:
+    events, decoder = decode([block, b"data: one\n\n"])
+    assert [e.data for e in events] == ["one"]
+    assert [p.kind for p in decoder.problems] == ["event-without-data"]
+
+
 def test_framing_problems_are_reported_not_raised() -> None:
     events, decoder = decode([b"data: ok\n\nevent: ping\n\ndata: \xff\xfe\n\ndata: cut"])
     assert [e.data for e in events] == ["ok", "\ufffd\ufffd"]

@@ -15,7 +15,7 @@ from kimi_conformance.checks.registry import check
 from kimi_conformance.checks.runner import NotApplicable
 from kimi_conformance.exchange import Exchange
 from kimi_conformance.findings import Severity, Violation
-from kimi_conformance.rules.request_rules import max_output_tokens
+from kimi_conformance.rules.request_rules import dynamic_tools, max_output_tokens
 
 CHAT = ["createChatCompletion"]
 FINISH_REASONS = frozenset({"stop", "length", "tool_calls"})
@@ -64,20 +64,26 @@ def expected_indexes(n: int) -> str:
 
 
 def requested_tools(request: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The requested tools by function name (an entry naming no function is left out); not applicable when
-    `tools` is no list (the request's problem)."""
+    """The requested tools by function name (an entry naming no function is left out), the dynamic tools of K3
+    system messages included (facts §3.4); not applicable when `tools` is no list (the request's problem)."""
     tools = request.get("tools") or []
     if not isinstance(tools, list):
         raise NotApplicable
     named = {}
-    for tool in tools:
+    for tool in [*tools, *dynamic_tools(request)]:
         function = tool.get("function") if isinstance(tool, dict) else None
         if isinstance(function, dict) and isinstance(function.get("name"), str):
             named[function["name"]] = tool
     return named
 
 
-@check("CHAT001", "Completion identity fields wrong", "#/components/schemas/ChatCompletion", operations=CHAT)
+@check(
+    "CHAT001",
+    "Completion identity fields wrong",
+    "#/components/schemas/ChatCompletion",
+    fact="facts §3.9 [S][D]",
+    operations=CHAT,
+)
 def completion_identity(ctx: CheckContext, exchange: Exchange) -> None:
     """`object` is `chat.completion`, `id` a non-empty string, `created` an integer, `model` the requested model."""
     request, body = _completion(exchange)
@@ -97,7 +103,13 @@ def completion_identity(ctx: CheckContext, exchange: Exchange) -> None:
         )
 
 
-@check("CHAT002", "Choices do not match `n`", "#/components/schemas/ChatCompletion", operations=CHAT)
+@check(
+    "CHAT002",
+    "Choices do not match `n`",
+    "#/components/schemas/ChatCompletion",
+    fact="facts §3.3 [S][D]",
+    operations=CHAT,
+)
 def choices_match_n(ctx: CheckContext, exchange: Exchange) -> None:
     """There are exactly `n` choices (default 1) with indexes 0..n-1."""
     request, body = _completion(exchange)
@@ -107,7 +119,13 @@ def choices_match_n(ctx: CheckContext, exchange: Exchange) -> None:
         raise Violation(f"Received: choice indexes {indexes}\nExpected: {expected_indexes(n)} for n={n}")
 
 
-@check("CHAT003", "finish_reason wrong or inconsistent", "#/components/schemas/FinishReason", operations=CHAT)
+@check(
+    "CHAT003",
+    "finish_reason wrong or inconsistent",
+    "#/components/schemas/FinishReason",
+    fact="facts §3.9 [S]; facts §3.6 [D]",
+    operations=CHAT,
+)
 def finish_reason_consistent(ctx: CheckContext, exchange: Exchange) -> None:
     """finish_reason is stop, length or tool_calls, and is tool_calls exactly when the message has tool calls."""
     _, body = _completion(exchange)
@@ -131,7 +149,9 @@ def _usage(body: dict[str, Any]) -> dict[str, Any]:
     return usage
 
 
-@check("CHAT004", "Usage arithmetic wrong", "#/components/schemas/Usage", operations=CHAT)
+@check(
+    "CHAT004", "Usage arithmetic wrong", "#/components/schemas/Usage", fact="facts §3.9 [S][D][KVV]", operations=CHAT
+)
 def usage_arithmetic(ctx: CheckContext, exchange: Exchange) -> None:
     """`total_tokens = prompt_tokens + completion_tokens`, and cached tokens never exceed prompt tokens."""
     _, body = _completion(exchange)
@@ -151,7 +171,13 @@ def usage_arithmetic(ctx: CheckContext, exchange: Exchange) -> None:
             raise Violation(f"Received: cached_tokens {cached} > prompt_tokens {prompt}\nExpected: cached <= prompt")
 
 
-@check("CHAT005", "Completion exceeds max tokens", "#/components/schemas/ChatRequestCommon", operations=CHAT)
+@check(
+    "CHAT005",
+    "Completion exceeds max tokens",
+    "#/components/schemas/ChatRequestCommon",
+    fact="facts §3.2 [S][D]; facts §3.7 [D]",
+    operations=CHAT,
+)
 def completion_within_max_tokens(ctx: CheckContext, exchange: Exchange) -> None:
     """completion_tokens never exceed the requested maximum; with one choice, `length` means the cap was reached."""
     request, body = _completion(exchange)
@@ -172,7 +198,9 @@ def completion_within_max_tokens(ctx: CheckContext, exchange: Exchange) -> None:
         )
 
 
-@check("CHAT006", "Stop sequence emitted", "#/components/schemas/StopSequences", operations=CHAT)
+@check(
+    "CHAT006", "Stop sequence emitted", "#/components/schemas/StopSequences", fact="facts §3.2 [S][D]", operations=CHAT
+)
 def stop_sequence_not_emitted(ctx: CheckContext, exchange: Exchange) -> None:
     """No choice's content contains a requested stop sequence (matched stop text is not emitted)."""
     request, body = _completion(exchange)
@@ -187,7 +215,13 @@ def stop_sequence_not_emitted(ctx: CheckContext, exchange: Exchange) -> None:
                 raise Violation(f"Received: content containing stop sequence {stop!r}\nExpected: text cut before it")
 
 
-@check("CHAT007", "Tool called despite tool_choice none", "#/components/schemas/ToolChoice", operations=CHAT)
+@check(
+    "CHAT007",
+    "Tool called despite tool_choice none",
+    "#/components/schemas/ToolChoice",
+    fact="facts §3.6 [D][KVV]; verifiers §2 [KVV]",
+    operations=CHAT,
+)
 def tool_choice_none_respected(ctx: CheckContext, exchange: Exchange) -> None:
     """With `tool_choice: "none"` no choice carries tool calls."""
     request, body = _completion(exchange)
@@ -199,7 +233,12 @@ def tool_choice_none_respected(ctx: CheckContext, exchange: Exchange) -> None:
 
 
 @check(
-    "CHAT008", "JSON mode output is not valid", "#/components/schemas/ResponseFormat", operations=CHAT, behavioural=True
+    "CHAT008",
+    "JSON mode output is not valid",
+    "#/components/schemas/ResponseFormat",
+    fact="facts §3.8 [D][S][KVV]",
+    operations=CHAT,
+    behavioural=True,
 )
 def json_mode_output_valid(ctx: CheckContext, exchange: Exchange) -> None:
     """json_object gives a JSON object; json_schema gives JSON valid against the schema (unless strict is false)."""
@@ -228,13 +267,28 @@ def json_mode_output_valid(ctx: CheckContext, exchange: Exchange) -> None:
 
 @functools.lru_cache(maxsize=256)
 def _valid_schema(text: str) -> bool:
-    """Whether a schema (as canonical JSON text) passes the 2020-12 metaschema; a run sends the same few schemas
-    (its tools, its response formats) again and again, so each is checked once."""
+    """Whether a schema (as canonical JSON text) passes the 2020-12 metaschema and MFJS's rule that every `required`
+    name is one of the object's `properties` (verifiers §3 [walle docs]: the server refuses the others, and one
+    closed to other properties admits no value at all); a run sends the same few schemas (its tools, its response
+    formats) again and again, so each is checked once."""
     try:
-        Draft202012Validator.check_schema(json.loads(text))
-    except Exception:  # SchemaError, or a schema too odd for the metaschema check itself
+        schema = json.loads(text)
+        Draft202012Validator.check_schema(schema)
+        return _required_known(schema)
+    except Exception:  # SchemaError, or a schema too odd for the metaschema check itself (RecursionError...)
         return False
-    return True
+
+
+def _required_known(node: Any) -> bool:
+    if isinstance(node, list):
+        return all(_required_known(item) for item in node)
+    if not isinstance(node, dict):
+        return True
+    required, properties = node.get("required"), node.get("properties")
+    known = properties if isinstance(properties, dict) else {}
+    if isinstance(required, list) and any(name not in known for name in required if isinstance(name, str)):
+        return False
+    return all(_required_known(value) for value in node.values())
 
 
 def validate_against(schema: Any, value: Any, what: str) -> None:
@@ -247,13 +301,53 @@ def validate_against(schema: Any, value: Any, what: str) -> None:
         errors = sorted(Draft202012Validator(schema).iter_errors(value), key=str)
     except Exception:  # UnknownType, Unresolvable, ...: the schema the request sent cannot be used
         return
+    errors = [error for error in errors if not _unsatisfiable(error.schema)]
     if errors:
         raise Violation(f"Received: {what} {brief(value)}\nViolates: {errors[0].message[:200]}\nExpected: schema-valid")
 
 
-@check("CHAT009", "Tool call arguments invalid", "#/components/schemas/ToolCall", operations=CHAT, behavioural=True)
+def _unsatisfiable(schema: object) -> bool:
+    """Whether a (sub)schema lists an `enum` none of whose values its other keywords allow (`minLength: 508` beside
+    short values, which generated requests do send): no answer can be valid there, so none is judged by it."""
+    if not isinstance(schema, dict) or not isinstance(schema.get("enum"), list):
+        return False
+    try:
+        validator = Draft202012Validator(schema)
+        return not any(validator.is_valid(value) for value in schema["enum"])
+    except Exception:  # a schema jsonschema cannot use: the caller already judged nothing by it
+        return True
+
+
+def strict_tool(tool: dict[str, Any]) -> bool:
+    """Whether a function tool constrains its arguments to its `parameters`: `strict` defaults to true, and only
+    `false` loosens the guarantee to a JSON object (facts §3.6); any other value is the request's problem and
+    leaves the default."""
+    function = tool.get("function")
+    return not (isinstance(function, dict) and function.get("strict") is False)
+
+
+def judge_arguments(tool: dict[str, Any], arguments: Any, name: str) -> None:
+    """Raise a Violation when parsed tool-call `arguments` break what `tool` guarantees: its schema when strict,
+    a JSON object when it says `strict: false` (facts §3.6)."""
+    if strict_tool(tool):
+        validate_against(tool["function"].get("parameters"), arguments, f"arguments of {name}")
+    elif not isinstance(arguments, dict):
+        raise Violation(f"Received: arguments of {name} {brief(arguments)}\nExpected: a JSON object (strict false)")
+
+
+@check(
+    "CHAT009",
+    "Tool call arguments invalid",
+    "#/components/schemas/ToolCall",
+    fact="facts §3.6 [S][D]; verifiers §1 [KVV]",
+    operations=CHAT,
+    behavioural=True,
+)
 def tool_arguments_match_schema(ctx: CheckContext, exchange: Exchange) -> None:
-    """Each tool call names a requested tool, and its arguments parse as JSON valid against the tool's schema."""
+    """Each tool call names a requested tool; its arguments are JSON valid against its schema (an object if not strict).
+
+    A tool that says `strict: false` guarantees only a JSON object (facts §3.6): its schema is not held against
+    the arguments then, but arguments that are no JSON, or JSON but no object, still fail."""
     request, body = _completion(exchange)
     tools = requested_tools(request)
     calls = [call for choice in _choices(body) for call in _tool_calls(_message(choice))]
@@ -271,7 +365,7 @@ def tool_arguments_match_schema(ctx: CheckContext, exchange: Exchange) -> None:
             arguments = strict_json.loads(function.get("arguments") or "")
         except (ValueError, TypeError):
             raise Violation(f"Received: arguments {brief(function.get('arguments'))}\nExpected: JSON") from None
-        validate_against(tools[name]["function"].get("parameters"), arguments, f"arguments of {name}")
+        judge_arguments(tools[name], arguments, name)
 
 
 def _tool_calls(message: dict[str, Any]) -> list[dict[str, Any]]:
@@ -282,9 +376,18 @@ def _tool_calls(message: dict[str, Any]) -> list[dict[str, Any]]:
     return [call for call in calls if isinstance(call, dict)]
 
 
-@check("CHAT010", "Reasoning returned with thinking disabled", "#/components/schemas/ChatCompletion", operations=CHAT)
+@check(
+    "CHAT010",
+    "Reasoning returned with thinking disabled",
+    "#/components/schemas/ChatCompletion",
+    fact="facts §3.7 [S][D]; facts §3.1 [D][S]",
+    operations=CHAT,
+)
 def no_reasoning_when_thinking_disabled(ctx: CheckContext, exchange: Exchange) -> None:
-    """A model that does not think for this request (disabled, or a non-thinking model) returns no reasoning_content."""
+    """A model that does not think for this request (disabled, or a non-thinking model) returns no reasoning_content.
+
+    A warning on a model whose facts the rules table infers (`inferred`, e.g. kimi-latest): that it never thinks
+    is [I] there, not [D]."""
     request, body = _completion(exchange)
     model = ctx.model(request.get("model"))
     if model is None or model.thinks(request.get("thinking")):
@@ -294,6 +397,8 @@ def no_reasoning_when_thinking_disabled(ctx: CheckContext, exchange: Exchange) -
             raise Violation(
                 f"Received: reasoning_content from {model.id} with thinking "
                 f"{brief(request.get('thinking'))}\nExpected: no reasoning_content"
+                + (f"\nA warning: that {model.id} does not think rests on {model.source}" if model.inferred else ""),
+                severity=Severity.WARNING if model.inferred else None,
             )
 
 
@@ -301,6 +406,7 @@ def no_reasoning_when_thinking_disabled(ctx: CheckContext, exchange: Exchange) -
     "CHAT011",
     "prompt_tokens disagree with estimate-token-count",
     "#/paths/~1v1~1tokenizers~1estimate-token-count",
+    fact="verifiers §2 [KVV]; facts §7 [S][D]",
     severity=Severity.WARNING,
     operations=CHAT,
 )
@@ -326,7 +432,14 @@ def prompt_tokens_match_estimate(ctx: CheckContext, exchange: Exchange) -> None:
         )
 
 
-@check("CHAT012", "Partial prefix repeated", "#/components/schemas/AssistantMessage", operations=CHAT, behavioural=True)
+@check(
+    "CHAT012",
+    "Partial prefix repeated",
+    "#/components/schemas/AssistantMessage",
+    fact="facts §3.5 [D]",
+    operations=CHAT,
+    behavioural=True,
+)
 def partial_prefix_not_repeated(ctx: CheckContext, exchange: Exchange) -> None:
     """In partial mode the answer continues the assistant prefix without repeating it (the client concatenates)."""
     request, body = _completion(exchange)

@@ -7,8 +7,8 @@ from typing import Any
 
 from kimi_conformance import contract
 from kimi_conformance.checks.runner import NotApplicable
-from kimi_conformance.exchange import Exchange
-from kimi_conformance.findings import Violation
+from kimi_conformance.exchange import Exchange, External
+from kimi_conformance.findings import Severity, Violation
 
 
 def status_of(exchange: Exchange) -> int:
@@ -49,8 +49,15 @@ def brief(value: Any, limit: int = 120) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
+_RANK = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
+
+
 def raise_external(exchange: Exchange, code: str) -> None:
-    """Report what another engine (schemathesis) found on this exchange under `code`."""
-    messages = [message for found, message in exchange.external if found == code]
-    if messages:
-        raise Violation("\n".join(messages))
+    """Report what another engine (schemathesis) found on this exchange under `code`, at the gravest severity among
+    them (an entry without one stands for the check's own)."""
+    found = [External(*entry) for entry in exchange.external if entry[0] == code]
+    if not found:
+        return
+    overrides = [entry.severity for entry in found if entry.severity is not None]
+    severity = min(overrides, key=_RANK.__getitem__) if len(overrides) == len(found) else None
+    raise Violation("\n".join(entry.message for entry in found), severity=severity)

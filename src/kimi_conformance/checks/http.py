@@ -10,14 +10,16 @@ from kimi_conformance.exchange import Exchange
 from kimi_conformance.findings import Violation
 
 
-@check("HTTP001", "Target did not answer", "#/servers")
+@check("HTTP001", "Target did not answer", "#/servers", fact="facts §1 [D]; RFC 9110 [standard]")
 def target_answers(ctx: CheckContext, exchange: Exchange) -> None:
     """Every request gets an HTTP response within the request timeout (no reset, refusal or hang)."""
     if exchange.transport_error is not None:
         raise Violation(f"Received: no response ({exchange.transport_error})\nExpected: an HTTP response")
 
 
-@check("HTTP002", "Server error", "#/components/responses/InternalServerError")
+@check(
+    "HTTP002", "Server error", "#/components/responses/InternalServerError", fact="RFC 9110 [standard]; facts §9 [D]"
+)
 def not_a_server_error(ctx: CheckContext, exchange: Exchange) -> None:
     """No request, valid or not, is answered with a 5xx."""
     status = status_of(exchange)
@@ -29,7 +31,7 @@ def _documented_statuses(operation: str) -> list[str]:
     return list(contract.documented_responses(operation))
 
 
-@check("HTTP003", "Undocumented HTTP status code", "#/paths")
+@check("HTTP003", "Undocumented HTTP status code", "#/paths", fact="facts §2 [S][D]")
 def status_code_documented(ctx: CheckContext, exchange: Exchange) -> None:
     """The status is one the contract documents for the operation."""
     status = status_of(exchange)
@@ -38,7 +40,7 @@ def status_code_documented(ctx: CheckContext, exchange: Exchange) -> None:
         raise Violation(f"Received: HTTP {status}\nExpected: one of {', '.join(documented)}")
 
 
-@check("HTTP004", "Undocumented Content-Type", "#/paths")
+@check("HTTP004", "Undocumented Content-Type", "#/paths", fact="facts §2 [S]; facts §3.10 [D]; facts §9 [S][D]")
 def content_type_documented(ctx: CheckContext, exchange: Exchange) -> None:
     """The Content-Type is one the contract documents for the status (parameters such as charset aside)."""
     status = status_of(exchange)
@@ -51,7 +53,7 @@ def content_type_documented(ctx: CheckContext, exchange: Exchange) -> None:
         raise Violation(f"Received: Content-Type {received}\nExpected: one of {', '.join(media_types)}")
 
 
-@check("HTTP005", "Body cut short", "#/paths")
+@check("HTTP005", "Body cut short", "#/paths", fact="RFC 9112 [standard]")
 def body_arrives_in_time(ctx: CheckContext, exchange: Exchange) -> None:
     """A response body arrives whole and within the caps: no silence past the idle timeout, no stream past the
     total timeout, no reset, no body past the byte cap (after decompression) or stream past the event cap."""

@@ -28,27 +28,40 @@ def _listed(body: dict[str, Any]) -> list[Any] | None:
     return data if isinstance(data, list) else None
 
 
-@check("MODL001", "Models list malformed", "#/components/schemas/ModelList", operations=["listModels"])
+@check(
+    "MODL001",
+    "Models list malformed",
+    "#/components/schemas/ModelList",
+    fact="facts §6 [S][D]; facts §3.1 [D]",
+    operations=["listModels"],
+)
 def models_listed(ctx: CheckContext, exchange: Exchange) -> None:
-    """The list has at least one model, unique ids, and a positive context_length where given."""
+    """The list has at least one model, unique ids, and a positive context_length where given.
+
+    At least one model and unique ids are warnings: the facts (§6) give the list's shape, not these [I]."""
     body = success_json(exchange)
     listed = _listed(body)
     if listed is None:
         raise Violation(f"Received: data {brief(body['data'])}\nExpected: a list of models")
     data = [m for m in listed if isinstance(m, dict)]
     ids = [m.get("id") for m in data]
-    if not data or len(set(map(str, ids))) != len(ids):
-        raise Violation(f"Received: ids {brief(ids)}\nExpected: at least one model, ids unique")
     for model in data:
         length = model.get("context_length")
         if length is not None and (isinstance(length, bool) or not isinstance(length, int) or length <= 0):
             raise Violation(f"Received: context_length {brief(length)} for {model.get('id')}\nExpected: > 0")
+    if not data or len(set(map(str, ids))) != len(ids):
+        raise Violation(
+            f"Received: ids {brief(ids)}\nExpected: at least one model, ids unique\n"
+            "A warning: the facts give the list's shape (facts §6 [S][D]), not these [I]",
+            severity=Severity.WARNING,
+        )
 
 
 @check(
     "MODL002",
     "Model unknown to the contract",
     "#/components/schemas/ChatCompletionRequest/discriminator",
+    fact="facts §3.1 [S][D]; facts §12 [O]",
     severity=Severity.INFO,
     operations=["listModels"],
 )
@@ -66,6 +79,7 @@ def models_known_to_contract(ctx: CheckContext, exchange: Exchange) -> None:
     "FILE001",
     "Uploaded file not listed or different",
     "#/components/schemas/FileObject",
+    fact="facts §4 [S][D]",
     operations=["listFiles", "retrieveFile"],
 )
 def uploaded_file_consistent(ctx: CheckContext, exchange: Exchange) -> None:
@@ -92,6 +106,7 @@ def uploaded_file_consistent(ctx: CheckContext, exchange: Exchange) -> None:
     "FILE002",
     "Deleted file still served",
     "#/paths/~1v1~1files~1{file_id}/delete",
+    fact="facts §4 [S]",
     operations=["retrieveFile", "retrieveFileContent", "listFiles"],
 )
 def deleted_file_is_gone(ctx: CheckContext, exchange: Exchange) -> None:
@@ -113,6 +128,7 @@ def deleted_file_is_gone(ctx: CheckContext, exchange: Exchange) -> None:
     "FILE003",
     "File content does not match the upload",
     "#/paths/~1v1~1files~1{file_id}~1content",
+    fact="facts §4 [S][D]",
     operations=["retrieveFileContent"],
 )
 def file_content_served(ctx: CheckContext, exchange: Exchange) -> None:
@@ -138,6 +154,7 @@ def file_content_served(ctx: CheckContext, exchange: Exchange) -> None:
     "BTCH001",
     "Created batch does not echo its request",
     "#/components/schemas/BatchObject",
+    fact="facts §5 [S]",
     operations=["createBatch", "retrieveBatch"],
 )
 def batch_echoes_request(ctx: CheckContext, exchange: Exchange) -> None:
@@ -154,9 +171,17 @@ def batch_echoes_request(ctx: CheckContext, exchange: Exchange) -> None:
             raise Violation(f"Received: {key} {brief(body.get(key))}\nExpected: {brief(request.get(key))}")
 
 
-@check("BTCH002", "Batch list does not page correctly", "#/components/schemas/BatchList", operations=["listBatches"])
+@check(
+    "BTCH002",
+    "Batch list does not page correctly",
+    "#/components/schemas/BatchList",
+    fact="facts §5 [S]",
+    operations=["listBatches"],
+)
 def batch_list_pages(ctx: CheckContext, exchange: Exchange) -> None:
-    """`limit` is honoured, `has_more` is a boolean, and a batch created just before is on the first page."""
+    """`limit` is honoured, `has_more` is a boolean, and a batch created just before is on the first page.
+
+    The last is a warning: the facts (§5) document `after`, `limit` and `has_more`, not the list's order [I]."""
     body = success_json(exchange)
     data = _listed(body)
     if data is None:
@@ -170,10 +195,20 @@ def batch_list_pages(ctx: CheckContext, exchange: Exchange) -> None:
     if created is not None and limit is None:
         wanted = success_json(created).get("id")
         if wanted not in [b.get("id") for b in data if isinstance(b, dict)]:
-            raise Violation(f"Received: a first page without {wanted}\nExpected: the newest batch listed")
+            raise Violation(
+                f"Received: a first page without {wanted}\nExpected: the newest batch listed\n"
+                "A warning: the facts do not document the list's order, newest first is [I] (facts §5)",
+                severity=Severity.WARNING,
+            )
 
 
-@check("BTCH003", "Cancel rule broken", "#/paths/~1v1~1batches~1{batch_id}~1cancel/post", operations=["cancelBatch"])
+@check(
+    "BTCH003",
+    "Cancel rule broken",
+    "#/paths/~1v1~1batches~1{batch_id}~1cancel/post",
+    fact="facts §5 [S]",
+    operations=["cancelBatch"],
+)
 def cancel_follows_status(ctx: CheckContext, exchange: Exchange) -> None:
     """Cancel succeeds (cancelling/cancelled) from validating, in_progress or finalizing, and is 400 otherwise."""
     before = exchange.related.get("before")
@@ -182,15 +217,37 @@ def cancel_follows_status(ctx: CheckContext, exchange: Exchange) -> None:
     previous = success_json(before).get("status")
     status = status_of(exchange)
     if previous in ("validating", "in_progress", "finalizing"):
+        if status == 400 and _ended_meanwhile(exchange.related.get("after")):
+            raise NotApplicable  # it finished between the two requests: refusing to cancel it then is right
         if status != 200 or success_json(exchange).get("status") not in ("cancelling", "cancelled"):
             raise Violation(f"Received: HTTP {status} {exchange.excerpt(120)}\nExpected: 200 with status cancelling")
     elif previous in ("completed", "failed", "expired", "cancelled") and status != 400:
         raise Violation(f"Received: HTTP {status} cancelling a {previous} batch\nExpected: HTTP 400")
 
 
-@check("BTCH004", "Batch output incomplete", "#/components/schemas/BatchObject", operations=["retrieveFileContent"])
+def _ended_meanwhile(after: Exchange | None) -> bool:
+    """Whether the batch, read again after a refused cancel, had ended on its own (not cancelled)."""
+    if after is None or after.status != 200:
+        return False
+    try:
+        body = after.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and body.get("status") in ("completed", "failed", "expired")
+
+
+@check(
+    "BTCH004",
+    "Batch output incomplete",
+    "#/components/schemas/BatchObject",
+    fact="facts §5 [I]",
+    severity=Severity.WARNING,
+    operations=["retrieveFileContent"],
+)
 def batch_output_complete(ctx: CheckContext, exchange: Exchange) -> None:
-    """A completed batch's output and error files hold one parseable line per input custom_id."""
+    """A completed batch's output and error files hold one parseable line per input custom_id.
+
+    A warning: the facts leave the output line format undocumented (facts §5 [I], OpenAI's format assumed)."""
     expected_ids = exchange.related.get("batch_input")
     if expected_ids is None or not isinstance(expected_ids.request_json, list):
         raise NotApplicable

@@ -1,6 +1,6 @@
 """Model-rule checks (facts §3): a probe at a rule's valid edge is served, a probe just past it is refused with
 400 `invalid_request_error`. Each finding names the rule, the model, what was sent and what came back, and the
-rule's source; a rule resting on inference [I] gives warnings only."""
+rule's source; a rule resting on [O] or [I], or one the facts contest, gives warnings only (`Rule.strength`)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from kimi_conformance.checks.runner import NotApplicable
 from kimi_conformance.exchange import Exchange
 from kimi_conformance.findings import Severity, Violation
 from kimi_conformance.rules import ModelInfo, Rule
+from kimi_conformance.rules.contested import contested_use
 
 CHAT = ["createChatCompletion"]
 REQUEST = "#/paths/~1v1~1chat~1completions/post/requestBody"
@@ -26,8 +27,14 @@ def _probe(ctx: CheckContext, exchange: Exchange, intent: str) -> tuple[Rule, Mo
     model = ctx.model(body.get("model"))
     if rule is None or model is None:
         raise NotApplicable
+    strength = rule.strength(model)
     header = f"Rule {rule.id} ({rule.title}; {rule.source}) on {body.get('model')}: sent {sent}"
-    return rule, model, header, Severity.WARNING if rule.inferred_for(model) else None
+    use = contested_use(model, body)
+    if strength.warning:
+        header += f"\nA warning: the rule {strength.reason}"
+    elif use is not None:
+        header += f"\nA warning: the request uses {use.id}, which the facts contest: {use.sides}"
+    return rule, model, header, Severity.WARNING if strength.warning or use is not None else None
 
 
 def _error_type(exchange: Exchange) -> object:
@@ -39,7 +46,7 @@ def _error_type(exchange: Exchange) -> object:
     return error.get("type") if isinstance(error, dict) else None
 
 
-@check("RULE001", "Request breaking a model rule was served", REQUEST, operations=CHAT)
+@check("RULE001", "Request breaking a model rule was served", REQUEST, fact="rules table [rule]", operations=CHAT)
 def rule_breaking_request_refused(ctx: CheckContext, exchange: Exchange) -> None:
     """A request just past a model rule's edge is refused, not served (clamped, ignored or defaulted)."""
     _, _, header, severity = _probe(ctx, exchange, "invalid")
@@ -52,7 +59,7 @@ def rule_breaking_request_refused(ctx: CheckContext, exchange: Exchange) -> None
         )
 
 
-@check("RULE002", "Request keeping a model rule was refused", REQUEST, operations=CHAT)
+@check("RULE002", "Request keeping a model rule was refused", REQUEST, fact="rules table [rule]", operations=CHAT)
 def rule_abiding_request_served(ctx: CheckContext, exchange: Exchange) -> None:
     """A request at a model rule's valid edge (or omitting a fixed parameter) is served, not refused."""
     _, _, header, severity = _probe(ctx, exchange, "valid")
@@ -68,6 +75,7 @@ def rule_abiding_request_served(ctx: CheckContext, exchange: Exchange) -> None:
     "RULE003",
     "Rule-breaking request refused with the wrong status or type",
     "#/paths/~1v1~1chat~1completions/post/responses/400",
+    fact="rules table [rule]",
     operations=CHAT,
 )
 def rule_breaking_request_is_400(ctx: CheckContext, exchange: Exchange) -> None:

@@ -36,6 +36,8 @@ class ChoiceTrace:
     """How many deltas the choice has had (chunks naming its index, meaningful or not)."""
     roles: list[int] = field(default_factory=list)
     """Numbers (0 = the choice's first, counting every delta) of the deltas that carried `role`."""
+    null_roles: list[int] = field(default_factory=list)
+    """Those of `roles` whose `role` was null (which names no role)."""
     finish: list[tuple[int, Any]] = field(default_factory=list)
     """(chunk position, finish_reason) for every non-null finish_reason."""
     after_finish: int = 0
@@ -137,6 +139,8 @@ def _delta(state: ChoiceTrace, position: int, choice: dict[str, Any]) -> None:
         state.after_finish += 1
     if "role" in delta:
         state.roles.append(state.deltas)
+        if delta["role"] is None:
+            state.null_roles.append(state.deltas)
     state.deltas += 1
     state.kinds += present
     if isinstance(delta.get("content"), str):

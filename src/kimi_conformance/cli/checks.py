@@ -30,6 +30,14 @@ def render_markdown() -> str:
         "reference into `openapi/moonshot.openapi.yaml`. Errors fail a run; warnings fail it only with `--strict`;",
         "info never does. Select with `--checks` / `--exclude-checks` (codes or names).",
         "",
+        "Strength follows the fact: each check cites the fact it asserts, a section of",
+        "[`docs/facts/moonshot-api-facts.md`](facts/moonshot-api-facts.md) (`facts §N`) or",
+        "[`docs/facts/moonshot-verifiers.md`](facts/moonshot-verifiers.md) (`verifiers §N`) with its source tags,",
+        "or a standard (`[standard]`: HTTP, SSE, JSON). An error rests on a [D] documented, [S] published-spec,",
+        "[KVV] Moonshot-verifier or standard fact; what rests on [O] observed or [I] inferred facts, or on facts",
+        "that contradict each other, is a warning (a check may warn on such a branch of its own). The model-rule",
+        "checks (`RULE...`) cite the rules table: each finding is as strong as its rule.",
+        "",
         "Each check on each exchange ends passed, failed (a finding), not applicable, or crashed: a check that",
         "raises anything but its finding has erred itself. A crash is kept as its own outcome (the check's code,",
         "the exception's type and message), the other checks of the exchange still run, the test fails saying",
@@ -51,6 +59,7 @@ def render_markdown() -> str:
             check.doc,
             "",
             f"- Spec: `openapi/moonshot.openapi.yaml{check.spec}`",
+            f"- Fact: `{check.fact}`",
             f"- Applies to: {scope}",
             *(
                 ["- Judges model behaviour: `--attempts K` resends a request failing it (pass@k)"]
@@ -70,6 +79,7 @@ def _row(check: Check) -> dict[str, object]:
         "title": check.title,
         "severity": check.severity.value,
         "spec": check.spec,
+        "fact": check.fact,
         "doc": check.doc,
         "operations": sorted(check.operations) if check.operations else None,
     }
@@ -80,7 +90,7 @@ def _row(check: Check) -> dict[str, object]:
     "--format", "output", type=click.Choice(["table", "json", "markdown"]), default="table", show_default=True
 )
 def checks(output: str) -> None:
-    """List the checks: code, severity, name, title."""
+    """List the checks: code, severity, name, title and the fact each asserts."""
     ordered = sorted(CHECKS.values(), key=lambda c: c.code)
     if output == "json":
         click.echo(json.dumps([_row(c) for c in ordered], indent=2))
@@ -88,4 +98,4 @@ def checks(output: str) -> None:
         click.echo(render_markdown(), nl=False)
     else:
         for check in ordered:
-            click.echo(f"{check.code:8} {check.severity.value:8} {check.name:40} {check.title}")
+            click.echo(f"{check.code:8} {check.severity.value:8} {check.name:40} {check.title}  ({check.fact})")

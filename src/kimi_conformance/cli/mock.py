@@ -9,7 +9,9 @@ import click
 
 from kimi_conformance.errors import ConfigError
 from kimi_conformance.mock.config import DEFAULT_API_KEY, MockConfig
+from kimi_conformance.mock.errors import ERROR_ANSWERS
 from kimi_conformance.mock.faults import FAULTS
+from kimi_conformance.rules import LINEUPS
 
 
 @click.command()
@@ -33,7 +35,13 @@ from kimi_conformance.mock.faults import FAULTS
 )
 @click.option("--chunk-delay", default=0.0, show_default=True, type=click.FloatRange(0), help="Seconds between chunks.")
 @click.option("--out-of-quota", is_flag=True, help="Refuse everything 429 exceeded_current_quota_error.")
-@click.option("--latency", default=0.0, show_default=True, type=click.FloatRange(0), help="Seconds before each answer.")
+@click.option(
+    "--latency",
+    default=0.0,
+    show_default=True,
+    type=click.FloatRange(0),
+    help="Seconds before each answer (spent holding the request's --max-concurrency slot).",
+)
 @click.option(
     "--read-timeout",
     default=30.0,
@@ -43,8 +51,27 @@ from kimi_conformance.mock.faults import FAULTS
 )
 @click.option("--rpm", type=click.IntRange(1), help="Requests per minute before 429 (all keys together).")
 @click.option("--max-concurrency", type=click.IntRange(1), help="Requests in flight before 429 (all keys together).")
+@click.option("--tpm", type=click.IntRange(1), help="Chat tokens per minute (prompt + max_tokens) before 429.")
+@click.option("--tpd", type=click.IntRange(1), help="Chat tokens per day (prompt + max_tokens) before 429.")
+@click.option(
+    "--error",
+    "error",
+    type=click.Choice(list(ERROR_ANSWERS)),
+    help="Answer a documented error: 403 permission-denied (every route), 400 content-filter, 429 engine-overloaded, "
+    "504 gateway-timeout (chat), 500 server-error (file upload and content).",
+)
+@click.option(
+    "--error-count", type=click.IntRange(0), metavar="N", help="Only the first N requests get --error (default: all)."
+)
 @click.option(
     "--batch-step", default=0.5, show_default=True, type=click.FloatRange(0), help="Seconds per batch status."
+)
+@click.option(
+    "--lineup",
+    type=click.Choice(LINEUPS),
+    default="current",
+    show_default=True,
+    help="Models served: current (today's lineup; retired ids answer 404) or all (an older deployment).",
 )
 @click.option("--fault", "faults", multiple=True, metavar="NAME", help="Switch on a named deviation (repeatable).")
 @click.option("--list-faults", is_flag=True, help="List the named faults and exit.")
@@ -61,7 +88,12 @@ def mock(
     read_timeout: float,
     rpm: int | None,
     max_concurrency: int | None,
+    tpm: int | None,
+    tpd: int | None,
+    error: str | None,
+    error_count: int | None,
     batch_step: float,
+    lineup: str,
     faults: tuple[str, ...],
     list_faults: bool,
 ) -> None:
@@ -89,8 +121,13 @@ def mock(
             read_timeout=read_timeout,
             rpm=rpm,
             max_concurrency=max_concurrency,
+            tpm=tpm,
+            tpd=tpd,
+            error=error,
+            error_count=error_count,
             batch_step_seconds=batch_step,
             faults=frozenset(faults),
+            lineup=lineup,
         )
         server = MockServer(config, host, port)
     except (ConfigError, OSError) as exc:

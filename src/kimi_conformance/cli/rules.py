@@ -9,9 +9,19 @@ from typing import Any
 import click
 
 from kimi_conformance.profiles import PROFILE_NAMES, PROFILES
-from kimi_conformance.rules import ModelInfo, Rule, load_rules
+from kimi_conformance.rules import ModelInfo, Rule, Strength, load_rules
 from kimi_conformance.rules.probes import probes_for_rule
 from kimi_conformance.runner.scenarios import rule_probe_count
+
+
+def _strength(rule: Rule, model: ModelInfo | None) -> Strength:
+    """On one model, its strength there; over the table, a warning when it is a warning on every model it applies
+    to (firm somewhere: an error)."""
+    if model is not None:
+        return rule.strength(model)
+    strengths = [rule.strength(m) for m in load_rules().models.values() if rule.applies_to(m)]
+    firm = [s for s in strengths if not s.warning]
+    return firm[0] if firm else (strengths[0] if strengths else Strength(True, "applies to no model"))
 
 
 def _row(rule: Rule, model: ModelInfo | None) -> dict[str, Any]:
@@ -22,7 +32,10 @@ def _row(rule: Rule, model: ModelInfo | None) -> dict[str, Any]:
         "source": rule.source,
         "fact": rule.fact,
         "tags": list(rule.tags),
-        "severity": "warning" if (rule.inferred_for(model) if model else rule.inferred) else "error",
+        "severity": _strength(rule, model).label,
+        "strength": _strength(rule, model).reason or None,
+        "firm_for": rule.firm_for,
+        "contested": rule.contested,
         "message": rule.message,
         "models": [m.id for m in table.models.values() if rule.applies_to(m)],
         "param": None,

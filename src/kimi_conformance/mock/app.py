@@ -23,6 +23,8 @@ from kimi_conformance.mock.chat_validation import parse_chat_request, validation
 from kimi_conformance.mock.config import MockConfig
 from kimi_conformance.mock.errors import ApiError, invalid_request
 from kimi_conformance.mock.http import endpoint, gateway_not_found, read_json
+from kimi_conformance.mock.ratelimit import DEFAULT_MAX_TOKENS
+from kimi_conformance.mock.request import reasoning_kept
 from kimi_conformance.mock.sse import sse_body
 from kimi_conformance.mock.state import MockState
 from kimi_conformance.mock.variations import reshape
@@ -57,8 +59,12 @@ async def chat_completions(request: Request, state: MockState) -> Response:
     chat = parse_chat_request(body, state.config, state.files.purpose_of)
     if chat.n > 1 and state.config.has_fault("hang-on-several-choices"):
         await asyncio.sleep(HANG_SECONDS)
+    # TPM / TPD admission: the prompt plus the output cap of every choice (facts §10)
+    state.limiter.admit_tokens(
+        request.state.api_key, chat.prompt_tokens + (chat.max_tokens or DEFAULT_MAX_TOKENS) * chat.n
+    )
     partition = f"{request.state.api_key}\x00{body.get('prompt_cache_key') or ''}"
-    cached = state.cache.lookup_and_store(partition, chat.model.id, chat.messages)
+    cached = state.cache.lookup_and_store(partition, chat.model.id, chat.messages, reasoning=chat.reasoning_kept)
     completion = plan_completion(chat, state.config, cached)
     if chat.stream:
         headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -92,7 +98,7 @@ async def list_models(request: Request, state: MockState) -> Response:
             "supports_video_in": model.video_in,
             "supports_reasoning": model.supports_reasoning,
         }
-        for model in load_rules().models.values()
+        for model in state.config.models()
     ]
     return _models_response(data, state.config)
 
@@ -153,12 +159,13 @@ async def file_content(request: Request, state: MockState) -> Response:
 async def estimate_tokens(request: Request, state: MockState) -> Response:
     body = await read_json(request)
     model = body.get("model") if isinstance(body, dict) else None
-    if isinstance(model, str) and load_rules().model(model) is None:
+    if isinstance(model, str) and state.config.model(model) is None:
         raise errors.not_found(errors.MODEL_NOT_FOUND.format(model=model))
     if state.config.has_fault("estimate-accepts-empty") and isinstance(body, dict) and body.get("messages") == []:
         return JSONResponse({"data": {"total_tokens": 0}})
     _check_body(body, "/v1/tokenizers/estimate-token-count")
-    total = count_prompt(body["messages"], body.get("tools"))
+    served = state.config.model(body["model"])  # as chat usage counts it: the history's reasoning per `thinking.keep`
+    total = count_prompt(body["messages"], body.get("tools"), reasoning=served is None or reasoning_kept(body, served))
     if state.config.has_fault("estimate-undercounts"):
         total = max(1, total - 5)
     return JSONResponse({"data": {"total_tokens": total}})

@@ -22,13 +22,17 @@ class PromptCache:
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._capacity = capacity
 
-    def lookup_and_store(self, partition: str, model: str, messages: Sequence[dict[str, Any]]) -> int:
-        """Cached tokens of this prompt; afterwards every prefix of it counts as cached."""
+    def lookup_and_store(
+        self, partition: str, model: str, messages: Sequence[dict[str, Any]], *, reasoning: bool = True
+    ) -> int:
+        """Cached tokens of this prompt; afterwards every prefix of it counts as cached. Without `reasoning` the
+        history's reasoning_content is not part of the prompt (`thinking.keep`), so it neither counts nor differs."""
         digest = hashlib.sha256(f"{partition}\x00{model}".encode())
         cached = 0
         keys = []
-        for message, boundary in zip(messages, message_boundaries(messages), strict=True):
-            digest.update(json.dumps(message, sort_keys=True, ensure_ascii=False).encode())
+        for message, boundary in zip(messages, message_boundaries(messages, reasoning=reasoning), strict=True):
+            seen = message if reasoning else {k: v for k, v in message.items() if k != "reasoning_content"}
+            digest.update(json.dumps(seen, sort_keys=True, ensure_ascii=False).encode())
             key = digest.copy().hexdigest()
             keys.append(key)
             if key in self._seen:

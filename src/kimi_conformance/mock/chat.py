@@ -11,6 +11,7 @@ from typing import Any
 from kimi_conformance.mock.config import MockConfig
 from kimi_conformance.mock.generation import ChoicePlan, pieces, plan_choice
 from kimi_conformance.mock.request import ChatRequest
+from kimi_conformance.mock.variations import null_roles
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +115,7 @@ def stream_chunks(completion: Completion, config: MockConfig) -> Iterator[dict[s
     """Every `chat.completion.chunk` of the stream, choices interleaved, each ending with its usage (facts §3.10)."""
     head = {"id": completion.id, "object": "chat.completion.chunk", "created": completion.created}
     head["model"] = completion.model_label
-    per_choice = [list(_deltas(plan, config)) for plan in completion.choices]
+    per_choice = [null_roles(list(_deltas(plan, config)), config) for plan in completion.choices]
     longest = max(len(deltas) for deltas in per_choice)
     for step in range(longest):
         for plan, deltas in zip(completion.choices, per_choice, strict=True):

@@ -17,9 +17,17 @@ from kimi_conformance import contract
 from kimi_conformance.mock import errors
 from kimi_conformance.mock.config import MockConfig
 from kimi_conformance.mock.errors import ApiError, invalid_request
-from kimi_conformance.mock.request import ChatRequest
+from kimi_conformance.mock.request import ChatRequest, reasoning_kept
 from kimi_conformance.rules import ModelInfo, Rule, load_rules
-from kimi_conformance.rules.request_rules import ChatView, FileLookup, logic, max_output_tokens, message, thinking_on
+from kimi_conformance.rules.request_rules import (
+    ChatView,
+    FileLookup,
+    dynamic_tools,
+    logic,
+    max_output_tokens,
+    message,
+    thinking_on,
+)
 from kimi_conformance.tokenizer import count_prompt
 
 
@@ -81,7 +89,7 @@ def parse_chat_request(body: Any, config: MockConfig, files: FileLookup) -> Chat
     model_id = body.get("model")
     if not isinstance(model_id, str) or not model_id:
         raise invalid_request("Invalid request: model is required and must be a string")
-    model = load_rules().model(model_id)
+    model = config.model(model_id)
     if model is None:
         if config.has_fault("unknown-model-400"):
             raise invalid_request(f"Invalid request: unknown model {model_id}")
@@ -92,7 +100,11 @@ def parse_chat_request(body: Any, config: MockConfig, files: FileLookup) -> Chat
         _check_schema(body, model)
     enforce_rules(view, config, after_schema=True)
     return _normalise(
-        body, model, view.thinking, count_prompt(body["messages"], body.get("tools")), max_output_tokens(body)
+        body,
+        model,
+        view.thinking,
+        count_prompt(body["messages"], body.get("tools"), reasoning=reasoning_kept(body, model)),
+        max_output_tokens(body),
     )
 
 
@@ -110,7 +122,7 @@ def _normalise(
         body=body,
         model=model,
         messages=messages,
-        tools=list(body.get("tools") or []),
+        tools=[*(body.get("tools") or []), *dynamic_tools(body)],
         tool_choice=body.get("tool_choice"),
         n=int(body.get("n") or 1),
         stream=body.get("stream") is True,

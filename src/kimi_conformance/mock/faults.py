@@ -129,6 +129,20 @@ _CATALOGUE = (
     Fault("benign-tiny-writes", "the stream is written a few bytes at a time", benign=True),
     Fault("benign-key-order", "JSON keys in another order, plus unknown extra fields", benign=True),
     Fault("benign-gzip", "non-streaming responses gzip-compressed (Content-Encoding: gzip)", benign=True),
+    Fault(
+        "benign-loose-tool-arguments",
+        "a tool with `strict: false` gets arguments that are a JSON object outside its schema",
+        benign=True,
+        suites=("test_chat.py",),
+    ),
+    Fault("benign-retry-field", "streams open with a `retry: 3000` block before the first data event", benign=True),
+    Fault(
+        "benign-error-nulls",
+        'every error envelope carries `"code": null, "param": null`',
+        benign=True,
+        suites=("test_errors.py",),
+    ),
+    Fault("benign-null-role-deltas", 'stream deltas after the first carry `"role": null`', benign=True),
 )
 
 

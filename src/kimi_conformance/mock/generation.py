@@ -12,7 +12,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from kimi_conformance.mock import instances
+from jsonschema import Draft202012Validator
+
+from kimi_conformance.mock import instances, variations
 from kimi_conformance.mock.request import ChatRequest
 from kimi_conformance.tokenizer import count_text, prefix_with_tokens
 
@@ -26,6 +28,8 @@ _VOCABULARY = tuple(
 )
 _REASONING_OPENERS = ("Let me think about this.", "First, consider the request.", "The user asks something.")
 _PIECE = re.compile(r"\S+\s*|\s+")
+EFFORT_DEPTH = {"low": 0, "high": 1, "max": 2}
+"""Extra rounds of reasoning per effort level (each as long as the first): low < high < max, the same opening."""
 
 
 @dataclass(slots=True)
@@ -110,6 +114,8 @@ def _arguments(tool: dict[str, Any], rng: random.Random, faults: frozenset[str])
         search_id = f"{rng.getrandbits(64):016x}"
         return json.dumps({"search_result": {"search_id": search_id}, "usage": {"total_tokens": 128}})
     value = instances.generate(function.get("parameters", {}), rng)
+    if "benign-loose-tool-arguments" in faults and function.get("strict") is False:
+        value = variations.loose_arguments(value, function.get("parameters"))
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -129,7 +135,12 @@ def plan_choice(request: ChatRequest, index: int, seed: int, faults: frozenset[s
     rng = random.Random(f"{seed}:{index}:{request.digest()}")
     reasoning = None
     if request.thinking or "reasoning-always" in faults:
-        reasoning = rng.choice(_REASONING_OPENERS) + " " + _sentences(rng, rng.randint(8, 24))
+        words = rng.randint(8, 24)
+        reasoning = rng.choice(_REASONING_OPENERS) + " " + _sentences(rng, words)
+        for depth in range(1, EFFORT_DEPTH.get(request.effort or "low", 0) + 1):
+            # each round its own generator: the answer is the same at every effort, the reasoning only grows
+            more = random.Random(f"{seed}:{index}:{request.digest(f'effort-{depth}')}")
+            reasoning += " " + _sentences(more, words)
     tools = _tool_names_to_call(request, rng, faults)
     budget = None if "max-tokens-ignored" in faults else request.max_tokens
     if tools:
@@ -160,4 +171,18 @@ def plan_choice(request: ChatRequest, index: int, seed: int, faults: frozenset[s
         content, cut = _cut_to_budget(content, budget - reasoning_tokens)
         if cut:
             return ChoicePlan(index, reasoning, content, finish_reason="length")
+    if not _fits(request, content, faults):
+        return ChoicePlan(index, reasoning, content, finish_reason="length")
     return ChoicePlan(index, reasoning, content, finish_reason="stop")
+
+
+def _fits(request: ChatRequest, content: str, faults: frozenset[str]) -> bool:
+    """Whether a json_schema answer is valid. One that is not was cut short of what its schema asks (a minItems of
+    18,865; `instances` stops generating long before): a model would run out of output there, so it ends as
+    `length`, where validity is not promised."""
+    if request.response_format != "json_schema" or request.json_schema is None or "json-mode-ignored" in faults:
+        return True
+    try:
+        return bool(Draft202012Validator(request.json_schema).is_valid(json.loads(content)))
+    except Exception:  # a schema jsonschema cannot use, or content a stop sequence cut: nothing to hold it to
+        return True

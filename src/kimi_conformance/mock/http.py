@@ -16,8 +16,16 @@ from starlette.routing import Route
 from starlette.types import Message, Receive
 
 from kimi_conformance.mock.config import MockConfig
-from kimi_conformance.mock.errors import QUOTA_EXCEEDED, ApiError, invalid_request, request_timeout, unauthenticated
+from kimi_conformance.mock.errors import (
+    ERROR_ANSWERS,
+    QUOTA_EXCEEDED,
+    ApiError,
+    invalid_request,
+    request_timeout,
+    unauthenticated,
+)
 from kimi_conformance.mock.state import MockState
+from kimi_conformance.mock.variations import error_nulls
 
 MAX_BODY_BYTES = 100 * 1024 * 1024
 """Request bodies up to 100 MB are documented (facts §3.4)."""
@@ -36,6 +44,7 @@ def error_response(error: ApiError, config: MockConfig) -> Response:
         body = {"error": {"message": error.message, "type": "bad_request_error"}}
     if config.has_fault("error-envelope-flat"):
         body = {"message": body["error"]["message"]}
+    body = error_nulls(body, config)
     if config.has_fault("errors-as-text-plain"):
         return Response(json.dumps(body), status_code=status, headers=error.headers, media_type="text/plain")
     return JSONResponse(body, status_code=status, headers=error.headers)
@@ -72,13 +81,11 @@ def timed_body(receive: Receive, seconds: float) -> Receive:
 
 def endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
     """Wrap a handler with auth, rate limits, the body's read timeout and the error envelope; nothing escapes as a
-    bare 500."""
+    bare 500. An admitted request holds its concurrency slot until its answer is written: `latency` included."""
 
     async def wrapped(request: Request) -> Response:
         state: MockState = request.app.state.mock
         request = Request(request.scope, timed_body(request.receive, state.config.read_timeout))
-        if state.config.latency:
-            await asyncio.sleep(state.config.latency)
         try:
             key = _api_key(request, state.config)
             if state.config.out_of_quota:
@@ -89,22 +96,52 @@ def endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         except ApiError as error:
             return error_response(error, state.config)
         request.state.api_key = key
+        streaming = False
         try:
-            response = await handler(request, state)
-        except ApiError as error:
-            response = error_response(error, state.config)
-        except ClientDisconnect:  # gone before its body ended: no one reads an answer, nothing to log
-            response = Response(status_code=400)
-        except Exception:
-            log.exception("mock handler failed on %s %s", request.method, request.url.path)
-            response = error_response(ApiError(500, "server_error", "Internal server error"), state.config)
-        if isinstance(response, StreamingResponse):
-            response.background = BackgroundTask(state.limiter.release, key)
-        else:
-            state.limiter.release(key)
-        return response
+            response = await _answer(handler, request, state)
+            if isinstance(response, StreamingResponse):  # the slot is held until the stream ends
+                response.background = BackgroundTask(state.limiter.release, key)
+                streaming = True
+            return response
+        finally:
+            if not streaming:  # also when the request was cancelled (the client left during the latency)
+                state.limiter.release(key)
 
     return wrapped
+
+
+async def _answer(handler: Handler, request: Request, state: MockState) -> Response:
+    """What an admitted request gets: after the configured latency, the configured error answer or the handler's."""
+    try:
+        if state.config.latency:
+            await asyncio.sleep(state.config.latency)
+        injected = _error_answer(request, state)
+        if injected is not None:
+            raise injected
+        return await handler(request, state)
+    except ApiError as error:
+        return error_response(error, state.config)
+    except ClientDisconnect:  # gone before its body ended: no one reads an answer, nothing to log
+        return Response(status_code=400)
+    except Exception:
+        log.exception("mock handler failed on %s %s", request.method, request.url.path)
+        return error_response(ApiError(500, "server_error", "Internal server error"), state.config)
+
+
+def _error_answer(request: Request, state: MockState) -> ApiError | None:
+    """`--error NAME`: the documented error this request gets instead of its answer (the first `--error-count`
+    requests of the error's routes), or None."""
+    config = state.config
+    if config.error is None:
+        return None
+    answer = ERROR_ANSWERS[config.error]
+    route = getattr(request.scope.get("route"), "path", request.url.path)
+    if not answer.applies_to(request.method, route):
+        return None
+    if config.error_count is not None and state.errors_answered >= config.error_count:
+        return None
+    state.errors_answered += 1
+    return answer.error()
 
 
 async def read_json(request: Request) -> Any:

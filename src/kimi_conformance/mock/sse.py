@@ -9,7 +9,7 @@ from typing import Any
 
 from kimi_conformance.mock.chat import Completion, stream_chunks
 from kimi_conformance.mock.config import MockConfig
-from kimi_conformance.mock.variations import frame, reshape, writes
+from kimi_conformance.mock.variations import frame, reshape, retry_block, writes
 
 DONE = b"[DONE]"
 
@@ -26,6 +26,9 @@ def encode_event(chunk: dict[str, Any], config: MockConfig) -> bytes:
 
 async def sse_body(completion: Completion, config: MockConfig) -> AsyncIterator[bytes]:
     """The stream body; each event is a separate write, paced by `chunk_delay`."""
+    retry = retry_block(config)  # empty unless `benign-retry-field`
+    for piece in writes(retry, config) if retry else ():
+        yield piece
     for number, chunk in enumerate(stream_chunks(completion, config)):
         event = encode_event(chunk, config)
         if number == 1 and config.has_fault("stream-invalid-utf8"):

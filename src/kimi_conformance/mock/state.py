@@ -17,7 +17,9 @@ class MockState:
         self.files = FileStore(config)
         self.batches = BatchStore(self.files, run_line, config.batch_step_seconds, config.faults)
         self.cache = PromptCache()
-        self.limiter = RateLimiter(config.organization, config.rpm, config.max_concurrency)
+        self.limiter = RateLimiter(config.organization, config.rpm, config.max_concurrency, config.tpm, config.tpd)
+        self.errors_answered = 0
+        """Requests answered with `config.error` so far (it stops at `config.error_count`)."""
 
     async def close(self) -> None:
         await self.batches.close()

@@ -53,6 +53,7 @@ def render_html(result: RunResult) -> str:
         f"{summary['findings']['error']} error, {summary['findings']['warning']} warning, "
         f"{summary['findings']['info']} info</p>"
         + (f"<p>Spent: {escape(result.spending_line())}</p>" if result.spending else "")
+        + (f"<p>Models: {escape(result.models_line())}</p>" if result.models else "")
         + (f"<p>Account: {escape(result.account_line())}</p>" if result.account else "")
         + _not_run(result)
         + "<table><tr><th>code</th><th>name</th><th>title</th><th>severity</th><th>verdict</th>"

@@ -38,6 +38,7 @@ def render_markdown(result: RunResult) -> str:
         + (" · strict" if result.strict else ""),
         "",
         *([f"Spent: {result.spending_line()}", ""] if result.spending else []),
+        *([f"Models: {result.models_line()}", ""] if result.models else []),
         *([f"Account: {result.account_line()}", ""] if result.account else []),
         *([f"Model behaviour: {_pass_at_k(data['pass_at_k'])}", ""] if data["pass_at_k"] else []),
         "| | code | check | severity | passed | failed | n/a |",

@@ -64,6 +64,8 @@ class RunResult:
     """Tests that were never run because the run stopped early."""
     account: dict[str, Any] | None = None
     """What the run created on the target's account and removed (`ledger.AccountLedger.summary()`)."""
+    models: dict[str, list[str]] | None = None
+    """`exercised`: the models the run exercised; `not_offered`: today's models the target does not list (info)."""
     _distinct: tuple[int, list[Finding], list[Outcome]] | None = field(default=None, init=False, repr=False)
 
     def _distinct_outcomes(self) -> tuple[list[Finding], list[Outcome]]:
@@ -166,6 +168,14 @@ class RunResult:
             line += f" · stopped early: {self.budget_reached}; {len(self.not_run)} test(s) not run"
         return line
 
+    def models_line(self) -> str:
+        """`models: 6 exercised (...); not offered by the target: ...` (empty when the run knows no models)."""
+        if not self.models:
+            return ""
+        exercised, missing = self.models.get("exercised") or [], self.models.get("not_offered") or []
+        line = f"{len(exercised)} exercised ({', '.join(exercised) or 'none'})"
+        return line + (f"; not offered by the target (information): {', '.join(missing)}" if missing else "")
+
     def account_line(self) -> str:
         """What the run created on the account and removed, and what is left (empty when it used no client)."""
         return account_line(self.account) if self.account else ""
@@ -242,4 +252,5 @@ class RunResult:
             "budget_reached": self.budget_reached,
             "not_run": self.not_run,
             "account": self.account,
+            "models": self.models,
         }

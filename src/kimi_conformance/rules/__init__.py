@@ -2,6 +2,30 @@
 
 from __future__ import annotations
 
-from kimi_conformance.rules.table import Family, ModelInfo, ParamRule, Rule, RulesTable, Thinking, load_rules
+from kimi_conformance.rules.table import (
+    FIRM_TAGS,
+    LINEUPS,
+    Family,
+    ModelInfo,
+    ParamRule,
+    Rule,
+    RulesTable,
+    Strength,
+    Thinking,
+    in_lineup,
+    load_rules,
+)
 
-__all__ = ["Family", "ModelInfo", "ParamRule", "Rule", "RulesTable", "Thinking", "load_rules"]
+__all__ = [
+    "FIRM_TAGS",
+    "LINEUPS",
+    "Family",
+    "ModelInfo",
+    "ParamRule",
+    "Rule",
+    "RulesTable",
+    "Strength",
+    "Thinking",
+    "in_lineup",
+    "load_rules",
+]

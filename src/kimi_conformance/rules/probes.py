@@ -358,6 +358,16 @@ def _steps(build: ProbeBuilder) -> dict[str, Callable[[], list[Step]]]:
             ),
             ("user message with empty content", build.messages({"role": "user", "content": ""}), False),
         ],
+        "messages.dynamic-tools": lambda: [
+            ("system message with empty content and tools", build.messages(_dynamic(WEATHER), _user()), True),
+            ("tools on a user message", build.messages({**_user(), "tools": [WEATHER]}), False),
+            (
+                "tools on a system message with text",
+                build.messages({"role": "system", "content": "Be brief.", "tools": [WEATHER]}, _user()),
+                False,
+            ),
+            ("two dynamic tools named read", build.messages(_dynamic(tool("read"), tool("read")), _user()), False),
+        ],
         "content.image-needs-vision": lambda: [
             ("text content parts", build.parts(), True),
             ("an image part", build.parts({"type": "image_url", "image_url": {"url": PNG_URL}}), False),
@@ -401,6 +411,11 @@ def _many_tools(count: int) -> list[dict[str, Any]]:
 
 def _user() -> dict[str, Any]:
     return {"role": "user", "content": PROMPT}
+
+
+def _dynamic(*tools: dict[str, Any]) -> dict[str, Any]:
+    """A K3 dynamic-tools system message (facts §3.4)."""
+    return {"role": "system", "content": "", "tools": list(tools)}
 
 
 def _builtin() -> dict[str, Any]:

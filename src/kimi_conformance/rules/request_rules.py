@@ -23,6 +23,7 @@ MAX_STOPS = 5
 MAX_STOP_BYTES = 32
 TOOL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9-_]{2,63}$")
 ROLES = ("system", "user", "assistant", "tool")
+TOOL_TYPES = ("function", "builtin_function")
 RESPONSE_FORMATS = ("text", "json_object", "json_schema")
 EFFORTS = ("low", "high", "max")
 _DATA_URL = re.compile(r"^data:(image|video)/[a-z0-9.+-]+;base64,", re.IGNORECASE)
@@ -242,6 +243,53 @@ def _empty_content(view: ChatView) -> Fields | None:
     return None
 
 
+def dynamic_tools(body: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The tools of the request's dynamic-tools system messages (content "", a list of tools: facts §3.4, K3 only),
+    in message order; the model may call them as it may call `tools`."""
+    messages = body.get("messages")
+    found: list[dict[str, Any]] = []
+    for message in messages if isinstance(messages, list) else []:
+        if not isinstance(message, dict) or message.get("role") != "system" or message.get("content") != "":
+            continue
+        tools = message.get("tools")
+        if isinstance(tools, list):
+            found.extend(tool for tool in tools if isinstance(tool, dict))
+    return found
+
+
+def _tool_shaped(tool: object) -> bool:
+    return isinstance(tool, dict) and tool.get("type") in TOOL_TYPES and isinstance(tool.get("function"), dict)
+
+
+def _tools_problem(message: dict[str, Any], view: ChatView) -> str | None:
+    """Why a message may not carry its `tools` (facts §3.4 [KVV test_dynamic_tools]), or None when it may."""
+    tools = message["tools"]
+    if message.get("role") != "system" or message.get("content") != "":
+        return "only a system message with empty content can"
+    if not isinstance(tools, list) or not tools:
+        return "tools must be a non-empty list"
+    if len(tools) > MAX_TOOLS:
+        return f"at most {MAX_TOOLS} tools are allowed"
+    if not all(_tool_shaped(tool) for tool in tools):
+        return "each tool is a function or builtin_function object with a function"
+    own = ChatView({"tools": tools}, view.model, view.thinking, view.files)  # the tools.* rules, on these tools
+    judges = ((_name_pattern, "is invalid"), (_name_reserved, "is reserved for builtin functions"))
+    for judge, problem in (*judges, (_duplicates, "is duplicated")):
+        if (fields := judge(own)) is not None:
+            return f"function name {fields['name']} {problem}"
+    return None
+
+
+def _message_tools(view: ChatView) -> Fields | None:
+    messages = view.body.get("messages")
+    for index, message in enumerate(messages if isinstance(messages, list) else []):
+        if isinstance(message, dict) and "tools" in message:
+            reason = _tools_problem(message, view)
+            if reason is not None:
+                return {"index": index, "reason": reason}
+    return None
+
+
 def media_parts(body: dict[str, Any]) -> list[tuple[str, str]]:
     """(medium, url) of every image and video part in the messages; medium is `image` or `video`."""
     found: list[tuple[str, str]] = []
@@ -401,6 +449,7 @@ LOGIC: dict[str, RuleLogic] = {
         lambda v: True,
     ),
     "messages.content-not-empty": RuleLogic(_empty_content, lambda v: True),
+    "messages.dynamic-tools": RuleLogic(_message_tools, lambda v: any("tools" in m for m in v.messages)),
     "content.image-needs-vision": RuleLogic(_media_unsupported("image"), _parts),
     "content.video-needs-vision": RuleLogic(_media_unsupported("video"), _parts),
     "content.image-url-form": RuleLogic(_url_form("image"), _media),

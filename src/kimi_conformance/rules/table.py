@@ -83,7 +83,10 @@ class ModelInfo:
     batch: bool = False
     inferred: bool = False
     inferred_rules: tuple[str, ...] = ()
-    """Prefixes of rule ids whose application to this model rests on inference ("*" for every rule)."""
+    """Prefixes of rule ids whose application to this model rests on inference or observation, [I] or [O] ("*" for
+    every rule): their findings on this model are warnings."""
+    retired: str | None = None
+    """When the API stopped serving it (facts §12); None for a model of the current lineup."""
 
     def infers(self, rule_id: str) -> bool:
         """Whether applying the rule `rule_id` to this model rests on inference."""
@@ -102,6 +105,31 @@ class ModelInfo:
         return not (isinstance(request_thinking, dict) and request_thinking.get("type") == "disabled")
 
 
+LINEUPS = ("current", "all")
+"""What a Kimi deployment serves: today's models (facts §12), or every model the table knows (an older one)."""
+
+
+def in_lineup(model: ModelInfo, lineup: str) -> bool:
+    """Whether a deployment with this lineup serves `model`."""
+    return lineup == "all" or model.retired is None
+
+
+FIRM_TAGS = frozenset({"D", "S", "KVV"})
+"""Source tags an error finding may rest on; [O] and [I] give warnings."""
+
+
+@dataclass(frozen=True, slots=True)
+class Strength:
+    """How hard a rule's finding on one model is: an error, or a warning and why."""
+
+    warning: bool
+    reason: str = ""
+
+    @property
+    def label(self) -> str:
+        return "warning" if self.warning else "error"
+
+
 _SELECTORS: dict[str, Callable[[ModelInfo], bool]] = {
     "all": lambda model: True,
     "several-choices": lambda model: (model.family.params["n"].maximum or 1) > 1,
@@ -109,6 +137,7 @@ _SELECTORS: dict[str, Callable[[ModelInfo], bool]] = {
     "thinking-locked": lambda model: model.family.thinking_disable_forbidden,
     "thinking-object": lambda model: bool(model.family.thinking_fields),
     "thinking-effort": lambda model: "effort" in model.family.thinking_fields,
+    "k3": lambda model: model.family.name == "kimi-k3",
     "image": lambda model: model.image_in,
     "video": lambda model: model.video_in,
     "vision": lambda model: model.image_in or model.video_in,
@@ -135,6 +164,13 @@ class Rule:
     family: str | None = None
     """For a sampling rule, the family whose parameter it constrains."""
     param: ParamRule | None = None
+    firm_for: str | None = None
+    """The models its firm fact speaks of (a selector, as `applies`); on the others it applies by analogy, so its
+    findings there are warnings. None: every model it applies to."""
+    contested: str | None = None
+    """The facts contradict each other on it: both sides, named. Its findings are warnings (on `contested_on`)."""
+    contested_on: str | None = None
+    """The models the contest is about; None for every model the rule applies to."""
 
     @property
     def source(self) -> str:
@@ -146,9 +182,20 @@ class Rule:
             return model.family.name == self.family
         return _SELECTORS[self.applies](model)
 
-    def inferred_for(self, model: ModelInfo) -> bool:
-        """Whether a finding of this rule on `model` is a warning (the rule or its application rests on [I])."""
-        return self.inferred or model.infers(self.id)
+    def strength(self, model: ModelInfo) -> Strength:
+        """An error only where the rule rests on a firm fact ([D], [S], [KVV]) about this model that no other fact
+        contradicts; a warning, with the reason, everywhere else."""
+        if self.contested is not None and (self.contested_on is None or _SELECTORS[self.contested_on](model)):
+            return Strength(True, f"contested: {self.contested}")
+        if self.inferred:
+            return Strength(True, f"rests on inference ({self.source}): the facts do not state it")
+        if not FIRM_TAGS & set(self.tags):
+            return Strength(True, f"rests on {self.source} only: no [D], [S] or [KVV] fact")
+        if model.infers(self.id):
+            return Strength(True, f"its application to {model.id} rests on {model.source}")
+        if self.firm_for is not None and not _SELECTORS[self.firm_for](model):
+            return Strength(True, f"{self.source} speaks of {self.firm_for} models; applied to {model.id} by analogy")
+        return Strength(False)
 
 
 @dataclass(frozen=True, slots=True)

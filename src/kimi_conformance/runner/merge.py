@@ -89,6 +89,7 @@ def run_result(state: RunState, part: RunPart) -> RunResult:
             "checks": list(settings.checks),
             "exclude_checks": list(settings.exclude_checks),
             "mock_faults": list(settings.mock_faults),
+            "mock_lineup": settings.mock_lineup,
             "model_family": list(settings.model_family),
         },
         outcomes=part.outcomes,
@@ -100,4 +101,5 @@ def run_result(state: RunState, part: RunPart) -> RunResult:
         budget_reached=part.reached,
         not_run=[test for test in state.collected if test not in state.reported] if part.reached else [],
         account=part.account,
+        models={"exercised": state.models, "not_offered": list(state.target_probe().not_offered)},
     )

@@ -85,15 +85,15 @@ def thinking_disabled(model: ModelInfo) -> dict[str, Any]:
     return fields
 
 
-def tool_call(model: ModelInfo, model_id: str, city: str = "Paris", max_tokens: int = 64) -> dict[str, Any]:
-    """A request that asks for get_weather: `required` where allowed, `auto` for thinking models (which only
-    take auto or none)."""
+def tool_call(model_id: str, city: str = "Paris", max_tokens: int = 64) -> dict[str, Any]:
+    """A request that asks for get_weather by name with `tool_choice: auto`, which every model takes: thinking
+    models refuse `required`, and whether the others take it is contested (facts §3.6, §11.3)."""
     return chat(
         model_id,
         f"What is the weather in {city}? Use get_weather.",
         max_tokens=max_tokens,
         tools=[WEATHER_TOOL],
-        tool_choice="auto" if model.thinks(None) else "required",
+        tool_choice="auto",
     )
 
 

@@ -4,15 +4,20 @@ within the rules JSON Schema cannot state, and schemathesis's own verdicts attri
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import schemathesis
 from schemathesis import GenerationMode
 from schemathesis.config import SchemathesisConfig
+from schemathesis.core.mutations import OperatorKind
+from schemathesis.core.parameters import ParameterLocation
 
 from kimi_conformance.budget import Guard
 from kimi_conformance.contract import contract_path, load_contract
-from kimi_conformance.exchange import Exchange
+from kimi_conformance.exchange import Exchange, External
+from kimi_conformance.findings import Severity
 from kimi_conformance.profiles import PROFILES
 from kimi_conformance.redaction import Redactor
 from kimi_conformance.rules import load_rules
@@ -190,7 +195,9 @@ def _unobservable_negation(case: Any, failure: Any) -> bool:
 
 
 def attribute_failures(case: Any, response: Any, exchange: Exchange) -> None:
-    """Run schemathesis's checks on the response; record each failure under our code in `exchange.external`."""
+    """Run schemathesis's checks on the response; record each failure under our code in `exchange.external`. An
+    accepted negative case that breaks only constraints the contract marks `x-inferred` is a warning (SCHM002
+    at WARNING, saying which constraints and citing their x-sources); one that breaks any other stays an error."""
     from schemathesis.core.failures import FailureGroup
 
     try:  # the auth probes schemathesis sends while validating go through the same client (`ClientTransport`)
@@ -200,9 +207,202 @@ def attribute_failures(case: Any, response: Any, exchange: Exchange) -> None:
             if _unobservable_negation(case, failure):
                 continue
             code = FAILURE_CODES.get(type(failure).__name__, "SCHM005")
-            if code in EXTERNAL_CODES:
-                exchange.external.append((code, f"{failure.title}: {str(failure.message)[:500]}"))
-            # the other codes have checks of our own that judge the same exchange
+            if code not in EXTERNAL_CODES:
+                continue  # the other codes have checks of our own that judge the same exchange
+            message = f"{failure.title}: {str(failure.message)[:500]}"
+            inferred = inferred_negation(case) if code == "SCHM002" else ()
+            if inferred:
+                notes = "\n".join(constraint.note() for constraint in inferred)
+                message += (
+                    f"\nA warning: what the request breaks the contract marks x-inferred (inference only):\n{notes}"
+                )
+            exchange.external.append(External(code, message, Severity.WARNING if inferred else None))
+
+
+@dataclass(frozen=True, slots=True)
+class InferredConstraint:
+    """A negated constraint that sits in or under a schema object carrying `x-inferred: true`."""
+
+    keywords: tuple[str, ...]
+    """The JSON Schema keywords the case negated there (`maximum`, `enum`, `required`...)."""
+    where: str
+    """The x-inferred schema object: a contract pointer (`#/components/schemas/...`), or the parameter it is."""
+    sources: tuple[str, ...]
+    """Its `x-sources` (empty when it has none)."""
+
+    def note(self) -> str:
+        keywords = ", ".join(f"`{keyword}`" for keyword in self.keywords) or "the schema"
+        cited = f" (x-sources: {'; '.join(self.sources)})" if self.sources else ""
+        return f"  {keywords} at {self.where}{cited}"
+
+
+_BRANCHES = ("oneOf", "anyOf", "allOf")
+
+
+def _escape(token: str) -> str:
+    return token.replace("~", "~0").replace("/", "~1")
+
+
+def _dereference(root: Mapping[str, Any], node: Mapping[str, Any], names: Mapping[str, str]) -> tuple[Any, str] | None:
+    """The target of a node's local `$ref` and its address: the contract pointer schemathesis bundled it from
+    (`names`: bundled name -> original URI) or the reference itself; None for no or an unresolvable reference."""
+    reference = node.get("$ref")
+    if not isinstance(reference, str) or not reference.startswith("#/"):
+        return None
+    target: Any = root
+    for token in reference[2:].split("/"):
+        token = token.replace("~1", "/").replace("~0", "~")
+        if isinstance(target, Mapping) and token in target:
+            target = target[token]
+        elif isinstance(target, list) and token.isdigit() and int(token) < len(target):
+            target = target[int(token)]
+        else:
+            return None
+    origin = names.get(reference.rsplit("/", 1)[-1], "")
+    return target, ("#" + origin.partition("#")[2] if "#" in origin else reference)
+
+
+def schema_trail(
+    root: Mapping[str, Any], pointer: str, names: Mapping[str, str] | None = None, base: str = ""
+) -> list[tuple[Mapping[str, Any], str]] | None:
+    """Every schema object a schemathesis mutation pointer passes through from `root`, with its address (`base`
+    for the root; a contract pointer below each `$ref`). Schemathesis leaves out the `$ref` hops of a walk
+    (value-channel pointers keep them as `/$ref/<bundled name>`): a reference is followed wherever the next
+    keyword is not beside it. None when the pointer cannot be followed in `root`."""
+    names = names or {}
+    node: Any = root
+    address = base
+    trail: list[tuple[Mapping[str, Any], str]] = [(root, base)]
+    tokens = pointer.split("/")[1:] if pointer else []
+    index = 0
+    while index < len(tokens):
+        keyword = tokens[index]
+        while keyword != "$ref" and keyword not in node and "$ref" in node:
+            step = _dereference(root, node, names)
+            if step is None or not isinstance(step[0], Mapping):
+                return None
+            node, address = step
+            trail.append((node, address))
+        child = node.get(keyword)
+        if keyword == "$ref":  # `/$ref/<name>`: the reference beside, to the object bundled as <name>
+            step = _dereference(root, node, names)
+            named = tokens[index + 1] if index + 1 < len(tokens) else None
+            if step is None or str(child).rsplit("/", 1)[-1] != named:
+                return None
+            child, address = step
+            index += 2
+        elif keyword in ("properties", "patternProperties") and isinstance(child, Mapping):
+            for end in range(index + 2, len(tokens) + 1):  # names are not escaped in the pointer: try "a", "a/b"...
+                name = "/".join(tokens[index + 1 : end])
+                if name in child:
+                    break
+            else:
+                return None
+            child, address, index = child[name], f"{address}/{keyword}/{_escape(name)}", end
+        elif isinstance(child, list) and (keyword in _BRANCHES or keyword == "items"):
+            selector = tokens[index + 1] if index + 1 < len(tokens) else ""
+            if not selector.isdigit() or int(selector) >= len(child):
+                return None
+            child, address, index = child[int(selector)], f"{address}/{keyword}/{selector}", index + 2
+        elif keyword in ("items", "additionalProperties"):
+            address, index = f"{address}/{keyword}", index + 1
+        else:
+            return None
+        if not isinstance(child, Mapping):
+            return None
+        node = child
+        trail.append((node, address))
+    return trail
+
+
+def inferred_node(
+    root: Mapping[str, Any],
+    pointer: str,
+    keywords: tuple[str, ...],
+    names: Mapping[str, str] | None = None,
+    base: str = "",
+) -> InferredConstraint | None:
+    """The x-inferred schema object the negated `keywords` at `pointer` sit in or under (the deepest one), or None
+    when they sit under none or the pointer cannot be followed. At the pointer's end a `$ref` is followed until an
+    object holds the keywords, so a wrapper's own siblings stay the wrapper's."""
+    trail = schema_trail(root, pointer, names, base)
+    if trail is None:
+        return None
+    node, address = trail[-1]
+    wanted = [keyword.partition(":")[0] for keyword in keywords]  # `format:uuid` (value channel) is `format`
+    while wanted and not all(keyword in node for keyword in wanted) and "$ref" in node:
+        step = _dereference(root, node, names or {})
+        if step is None or not isinstance(step[0], Mapping):
+            break
+        node, address = step
+        trail.append((node, address))
+    for node, address in reversed(trail):
+        if node.get("x-inferred") is True:
+            sources = node.get("x-sources")
+            cited = tuple(str(source) for source in sources) if isinstance(sources, list) else ()
+            return InferredConstraint(tuple(keywords), address, cited)
+    return None
+
+
+def _negated_location(case: Any, location: ParameterLocation) -> tuple[Any, dict[str, str], str]:
+    """The schema schemathesis negated for `location` (the body's as it resolved and bundled it, or the object of
+    the location's parameters), the bundled names' origins, and the address of its root."""
+    operation = case.operation
+    if location is not ParameterLocation.BODY:
+        return getattr(getattr(operation, location.container_name, None), "schema", None), {}, ""
+    body = operation.get_body_for_media_type(case.media_type)
+    if body is None:
+        return None, {}, ""
+    path = f"#/paths/{_escape(operation.path)}/{operation.method.lower()}"
+    return (
+        body.optimized_schema,
+        dict(body.name_to_uri),
+        f"{path}/requestBody/content/{_escape(body.media_type)}/schema",
+    )
+
+
+def _inferred_mutation(case: Any, mutation: Any) -> InferredConstraint | None:
+    if mutation.operator is OperatorKind.SYNTAX_FUZZING:
+        return None  # bytes that are not JSON break no schema keyword, documented or not
+    location = mutation.parameter_location
+    root, names, base = _negated_location(case, location)
+    if not isinstance(root, Mapping):
+        return None
+    pointer = mutation.schema_pointer
+    removed = f"/properties/{mutation.parameter}"
+    if mutation.operator is OperatorKind.REMOVE_REQUIRED_PROPERTY and pointer.endswith(removed):
+        pointer = pointer.removesuffix(removed)  # `required` sits in the object, not in the removed property
+    keywords = tuple(keyword for keyword in mutation.keywords if not keyword.startswith("x-"))
+    found = inferred_node(root, pointer, keywords, names, base)
+    if found is None or location is ParameterLocation.BODY or not found.where.startswith("/properties/"):
+        return found
+    # A parameter: named as one, citing the x-sources of its definition (beside its schema) when the schema has none.
+    name, _, rest = found.where.removeprefix("/properties/").partition("/")
+    definition = getattr(getattr(case.operation, location.container_name).get(name), "definition", None)
+    declared = definition.get("x-sources") if isinstance(definition, Mapping) else None
+    sources = found.sources or (tuple(str(source) for source in declared) if isinstance(declared, list) else ())
+    where = f"{location.value} parameter `{name}`" + (f" at /{rest}" if rest else "")
+    return InferredConstraint(found.keywords, where, sources)
+
+
+def inferred_negation(case: Any) -> tuple[InferredConstraint, ...]:
+    """The x-inferred constraints a negative case breaks, when it breaks nothing else: empty when any of its
+    mutations negates a documented constraint or one that cannot be placed in the schema (that stays an error),
+    or when it is no negative case with recorded mutations."""
+    meta = case.meta
+    if meta is None or not meta.generation.mode.is_negative:
+        return ()
+    mutations = tuple(getattr(meta.phase.data, "mutations", ()))
+    negative = {location for location, component in meta.components.items() if component.mode.is_negative}
+    if not mutations or not negative <= {mutation.parameter_location for mutation in mutations}:
+        return ()  # e.g. a dictionary draw: negative without a mutation to place
+    found = []
+    for mutation in mutations:
+        constraint = _inferred_mutation(case, mutation)
+        if constraint is None:
+            return ()
+        found.append(constraint)
+    return tuple(found)
 
 
 def unanswered_exchange(case: Any, error: Exception, redactor: Redactor) -> Exchange:

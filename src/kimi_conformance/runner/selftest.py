@@ -30,8 +30,9 @@ from kimi_conformance.runner.session import ConformanceSession
 from kimi_conformance.transport import TargetClient
 
 MODELS = ("kimi-k2-turbo-preview", "kimi-k2.6")
-"""A non-thinking and a thinking model: enough for every catalogue fault to show."""
-RUN_OPTIONS = ("--profile", "quick", "--strict", "--request-timeout", "5")
+"""A non-thinking and a thinking model: enough for every catalogue fault to show (today's lineup has no model
+that never thinks, so the mock serves every model: `--mock-lineup all`)."""
+RUN_OPTIONS = ("--profile", "quick", "--strict", "--request-timeout", "5", "--mock-lineup", "all")
 """`--strict`: a fault whose code is a warning must fail the run too; a short timeout for `hang-*` faults."""
 SUITE_FOR_PREFIX = {
     "CHAT": "test_chat.py",
@@ -94,6 +95,12 @@ def suites_for(fault: Fault) -> tuple[str, ...]:
     return tuple(sorted({SUITE_FOR_PREFIX[code.rstrip("0123456789")] for code in fault.codes}))
 
 
+def benign_suites(fault: Fault) -> tuple[str, ...]:
+    """The suite modules a benign variation runs: `BENIGN_SUITES`, and the variation's own (`Fault.suites`) beside
+    them, for what those do not exercise (error envelopes: test_errors.py)."""
+    return tuple(dict.fromkeys((*BENIGN_SUITES, *fault.suites)))
+
+
 def catalogue_cases() -> list[Case]:
     """The clean mock, every benign variation and every catalogue fault (the per-rule ones are separate)."""
     cases = [Case("clean", "clean", BENIGN_SUITES)]
@@ -101,7 +108,7 @@ def catalogue_cases() -> list[Case]:
         if fault.rule is not None:
             continue
         if fault.benign:
-            cases.append(Case(fault.name, "benign", BENIGN_SUITES))
+            cases.append(Case(fault.name, "benign", benign_suites(fault)))
         else:
             cases.append(Case(fault.name, "fault", suites_for(fault), frozenset(fault.codes)))
     return cases
@@ -172,7 +179,7 @@ def rule_faults() -> list[Fault]:
 
 def run_rule_faults(faults: list[Fault] | None = None) -> Iterator[CaseResult]:
     """Every per-rule fault (or those given) against one embedded mock."""
-    with serve_in_thread(MockConfig()) as server:
+    with serve_in_thread(MockConfig(lineup="all")) as server:
         for fault in faults if faults is not None else rule_faults():
             yield rule_fault_case(server, fault)
 

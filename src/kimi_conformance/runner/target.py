@@ -13,7 +13,7 @@ from kimi_conformance.errors import ConfigError
 from kimi_conformance.exchange import Exchange
 from kimi_conformance.ledger import AccountLedger
 from kimi_conformance.mock import DEFAULT_API_KEY, MockConfig, serve_in_thread
-from kimi_conformance.rules import load_rules
+from kimi_conformance.rules import in_lineup, load_rules
 from kimi_conformance.settings import Settings
 from kimi_conformance.transport import TargetClient
 
@@ -34,7 +34,9 @@ class Target:
 def open_target(settings: Settings) -> Iterator[Target]:
     """Start the embedded mock for `--target mock`, or describe the URL target."""
     if settings.is_mock:
-        config = MockConfig(faults=frozenset(settings.mock_faults), batch_step_seconds=MOCK_BATCH_STEP)
+        config = MockConfig(
+            faults=frozenset(settings.mock_faults), batch_step_seconds=MOCK_BATCH_STEP, lineup=settings.mock_lineup
+        )
         with serve_in_thread(config) as server:
             yield Target(base_url=server.api_base, api_key=DEFAULT_API_KEY, label="mock")
         return
@@ -72,14 +74,30 @@ class TargetProbe:
     stop: str | None = None
     """Why the budget or the quota stopped the run at its first request."""
     quota: bool = False
+    not_offered: tuple[str, ...] = ()
+    """Models of today's lineup (facts §12) the target does not list: information, not a finding (a deployment
+    may serve fewer)."""
 
     def as_json(self) -> dict[str, Any]:
         """What a worker needs of the probe its controller sent (the exchange stays with the controller)."""
-        return {"models": list(self.models), "problem": self.problem, "stop": self.stop, "quota": self.quota}
+        return {
+            "models": list(self.models),
+            "problem": self.problem,
+            "stop": self.stop,
+            "quota": self.quota,
+            "not_offered": list(self.not_offered),
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> TargetProbe:
-        return cls(tuple(data["models"]), data.get("problem"), None, data.get("stop"), bool(data.get("quota")))
+        return cls(
+            tuple(data["models"]),
+            data.get("problem"),
+            None,
+            data.get("stop"),
+            bool(data.get("quota")),
+            tuple(data.get("not_offered") or ()),
+        )
 
     def raise_stop(self) -> None:
         """Raise the budget or quota stop met by the probe, for the run to stop as at any other request."""
@@ -91,7 +109,8 @@ def probe_target(settings: Settings, guard: Guard | None) -> TargetProbe:
     """The models to exercise: `--model`, else what the target lists that the contract knows. A URL target is
     asked once (`GET /models`, which also shows whether it answers at all); the embedded mock serves the table."""
     if settings.is_mock:
-        return TargetProbe(settings.models or tuple(load_rules().models))
+        served = tuple(model.id for model in load_rules().models.values() if in_lineup(model, settings.mock_lineup))
+        return TargetProbe(settings.models or served, not_offered=_not_offered(served, {}))
     with client_for(settings.target.rstrip("/"), settings.api_key(), settings, guard) as client:
         try:
             exchange = client.request("listModels", "GET", "/models")
@@ -100,7 +119,9 @@ def probe_target(settings: Settings, guard: Guard | None) -> TargetProbe:
     problem = exchange.transport_error or exchange.stream_error
     if problem is not None:
         return TargetProbe(settings.models, f"the target {settings.target} does not answer usably: {problem}", exchange)
-    return TargetProbe(settings.models or _listed(exchange, settings.aliases()), None, exchange)
+    aliases = settings.aliases()
+    listed = _listed(exchange, aliases)
+    return TargetProbe(settings.models or listed, None, exchange, not_offered=_not_offered(listed, aliases))
 
 
 def _listed(exchange: Exchange, aliases: dict[str, str]) -> tuple[str, ...]:
@@ -110,3 +131,9 @@ def _listed(exchange: Exchange, aliases: dict[str, str]) -> tuple[str, ...]:
     except (ValueError, AttributeError, TypeError):
         return ()  # a target whose model list is unusable: the suites' findings say why
     return tuple(m for m in listed if isinstance(m, str) and load_rules().model(aliases.get(m, m)) is not None)
+
+
+def _not_offered(listed: tuple[str, ...], aliases: dict[str, str]) -> tuple[str, ...]:
+    """The current lineup's models missing from what the target lists (by contract id)."""
+    offered = {aliases.get(m, m) for m in listed}
+    return tuple(m.id for m in load_rules().models.values() if in_lineup(m, "current") and m.id not in offered)

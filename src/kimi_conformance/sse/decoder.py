@@ -3,8 +3,10 @@
 Differences from `str.splitlines()` / httpx's `iter_lines()`: U+2028, U+0085, \\x0b and friends are ordinary
 characters inside a `data:` line. UTF-8 is decoded across chunk boundaries; a leading BOM is dropped; comment
 lines are ignored; several `data` lines join with "\\n"; `event`, `id` (no NUL) and `retry` (digits only) are
-kept. Problems a strict server would not produce (invalid UTF-8, an unterminated last event, an event with
-no data) become `FramingProblem`s rather than exceptions.
+kept. A block holding only `retry` fields (`retry: 3000`, then a blank line) sets the reconnection time and
+dispatches nothing, as the WHATWG standard defines: no event and no problem. Problems a strict server would not
+produce (invalid UTF-8, an unterminated last event, an event with no data) become `FramingProblem`s rather than
+exceptions.
 """
 
 from __future__ import annotations
@@ -54,6 +56,10 @@ class SSEDecoder:
     _id: str | None = None
     _retry: int | None = None
     _fields_seen: bool = False
+    _only_retry: bool = True
+    """Whether every field of the block so far was a valid `retry` (a block of those alone is no event)."""
+    reconnection_time: int | None = None
+    """The last reconnection time (ms) a valid `retry` field set, in any block (WHATWG: it outlives its event)."""
 
     def feed(self, chunk: bytes) -> list[ServerSentEvent]:
         """Decode one chunk of bytes; return the events it completes."""
@@ -114,6 +120,8 @@ class SSEDecoder:
         if colon and value.startswith(" "):
             value = value[1:]
         self._fields_seen = True
+        if name != "retry" or not (value.isascii() and value.isdigit()):
+            self._only_retry = False
         if name == "data":
             self._data.append(value)
         elif name == "event":
@@ -121,16 +129,17 @@ class SSEDecoder:
         elif name == "id" and "\x00" not in value:
             self._id = value
         elif name == "retry" and value.isascii() and value.isdigit():
-            self._retry = int(value)
+            self._retry = self.reconnection_time = int(value)
         return None
 
     def _dispatch(self) -> ServerSentEvent | None:
         if not self._fields_seen:
             return None
-        data, event, retry = self._data, self._event, self._retry
-        self._data, self._event, self._retry, self._fields_seen = [], "", None, False
+        data, event, retry, only_retry = self._data, self._event, self._retry, self._only_retry
+        self._data, self._event, self._retry, self._fields_seen, self._only_retry = [], "", None, False, True
         if not data:
-            self.problems.append(FramingProblem("event-without-data", "an event with no data field", self._offset))
+            if not only_retry:  # a `retry:`-only block is defined (WHATWG): it sets the reconnection time, no event
+                self.problems.append(FramingProblem("event-without-data", "an event with no data field", self._offset))
             return None
         return ServerSentEvent(data="\n".join(data), event=event or "message", id=self._id, retry=retry)
 
