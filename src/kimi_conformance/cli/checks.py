@@ -8,6 +8,8 @@ import click
 
 from kimi_conformance.checks import CHECKS, Check
 from kimi_conformance.mock.faults import FAULTS
+from kimi_conformance.rules import load_rules
+from kimi_conformance.rules.contested import CONTESTED
 
 
 def _faults_for(code: str) -> list[str]:
@@ -19,6 +21,36 @@ def _faults_for(code: str) -> list[str]:
             kind = fault.name.split(":", 1)[0]
             per_rule[kind] = per_rule.get(kind, 0) + 1
     return [f"`{name}`" for name in names] + [f"`{kind}:<rule>` ({count} rules)" for kind, count in per_rule.items()]
+
+
+def _contested_section() -> list[str]:
+    """Where the facts contradict each other: what the mock does, and that the suite asserts neither side."""
+    lines = [
+        "## Contested facts",
+        "",
+        "Where the facts contradict each other, a target may take either side and be right: the suite asserts",
+        "neither. Any finding about whether a request using one of these should have been served (`SCHM002`,",
+        "`SCHM003`, `RULE001`-`RULE003`) is a warning naming both sides; the mock takes one documented side.",
+        "",
+        "| contested use | both sides |",
+        "|---|---|",
+        *(f"| `{use.id}` | {use.sides} |" for use in CONTESTED),
+        "",
+        "Contested rules of the table (`kimi-conformance rules`), each a warning where contested:",
+        "",
+        *(
+            f"- `{rule.id}`{f' (on {rule.contested_on} models)' if rule.contested_on else ''}: {rule.contested}"
+            for rule in load_rules().rules.values()
+            if rule.contested
+        ),
+        "",
+        "The mock's side: on kimi-k3 it takes the `thinking` object (KVV sends one; `thinking.effort` wins over",
+        "`reasoning_effort`, and it always reasons), refuses unknown effort values with 400, and refuses",
+        "`required` and a named `tool_choice` with 400, as client reports say; it serves `required` on a K2",
+        "model that is not thinking, as KVV's tests do.",
+        "",
+    ]
+    return lines
 
 
 def render_markdown() -> str:
@@ -47,6 +79,7 @@ def render_markdown() -> str:
         "",
         "This file is generated: `kimi-conformance checks --format markdown > docs/checks.md`.",
         "",
+        *_contested_section(),
     ]
     for check in sorted(CHECKS.values(), key=lambda c: c.code):
         faults = _faults_for(check.code)
