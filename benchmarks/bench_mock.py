@@ -205,7 +205,7 @@ def main() -> None:
     figures: dict[tuple[str, str], Rates] = {}
     with (
         ProcessPoolExecutor(max_workers=args.processes, mp_context=get_context("spawn")) as pool,
-        serve_in_thread(MockConfig()) as mock,
+        serve_in_thread(MockConfig(lineup="all")) as mock,
     ):
         events = events_in_one_stream(mock.base_url)
         with serve_app(hello_app(events), "hello-world") as hello_url:

@@ -36,7 +36,7 @@ def main() -> None:
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 300
     with (
         tempfile.TemporaryDirectory() as folder,
-        serve_in_thread(MockConfig()) as mock,
+        serve_in_thread(MockConfig(lineup="all")) as mock,
         serve_proxy_in_thread(mock.api_base, Path(folder)) as proxied,
     ):
         direct, through = timings(mock.api_base, count), timings(proxied, count)

@@ -26,7 +26,7 @@ PIECE = 1400
 
 
 def realistic_stream(megabytes: float) -> bytes:
-    config = MockConfig()
+    config = MockConfig(lineup="all")
     tool = {
         "type": "function",
         "function": {

@@ -288,7 +288,7 @@ def main() -> int:
         f"Python {platform.python_version()}, schemathesis {schemathesis.__version__}, {os.cpu_count()} CPUs; "
         f"one mock in this process, both tools as child processes, one after the other"
     )
-    with tempfile.TemporaryDirectory(prefix="bench-suite-") as tmp, serve_in_thread(MockConfig()) as server:
+    with tempfile.TemporaryDirectory(prefix="bench-suite-") as tmp, serve_in_thread(MockConfig(lineup="all")) as server:
         # The mock logs each malformed request that schemathesis sends on purpose (raw CR in a multipart header,
         # NUL bytes...) and answers it all the same: keep those warnings off the output. After uvicorn's own setup.
         for name in ("uvicorn.error", "python_multipart"):
