@@ -28,6 +28,18 @@ def test_check_is_complete(code: str) -> None:
         assert operation in contract.operations()
 
 
+@pytest.mark.parametrize("code", sorted(CHECKS))
+def test_each_summary_is_a_whole_sentence(code: str) -> None:
+    """The summary (docs/checks.md, `kimi-conformance checks`) is the docstring's first paragraph, never a line cut
+    where the docstring wraps: it ends with a full stop or a closing code span."""
+    doc = CHECKS[code].doc
+    assert doc.endswith((".", "`")) and "\n" not in doc, f"{code}: {doc!r}"
+
+
+def test_a_wrapped_first_sentence_is_kept_whole() -> None:
+    assert CHECKS["CHNK008"].doc.endswith("no other chunk carries a top-level usage other than null.")
+
+
 def test_docs_are_generated_from_the_registry() -> None:
     assert DOCS.read_text(encoding="utf-8") == render_markdown(), (
         "regenerate: kimi-conformance checks --format markdown"

@@ -128,7 +128,7 @@ def check(
     operations: Iterable[str] | None = None,
     behavioural: bool = False,
 ) -> Callable[[CheckFunction], CheckFunction]:
-    """Register a check under a stable `code`; its function name is its name, its docstring's first line its doc;
+    """Register a check under a stable `code`; its function name is its name, its docstring's first paragraph (one sentence, whole) its doc;
     `fact` cites the fact its claim rests on (`parse_fact`)."""
 
     def register(function: CheckFunction) -> CheckFunction:
@@ -146,7 +146,7 @@ def check(
             title=title,
             severity=severity,
             spec=spec,
-            doc=doc.partition("\n")[0],
+            doc=" ".join(doc.partition("\n\n")[0].split()),
             function=function,
             operations=frozenset(operations) if operations is not None else None,
             behavioural=behavioural,
