@@ -13,7 +13,9 @@ from kimi_conformance.suite import (
     Verify,
     allows_several_choices,
     chat,
+    forced_tool_call,
     json_schema_format,
+    named_tool_choice,
     no_thinking_switch,
     sampling_for_choices,
     thinking_disabled,
@@ -79,6 +81,33 @@ def test_tool_choice_required(
     verify(exchange)
 
 
+def test_named_tool_choice(
+    target_client: TargetClient, verify: Verify, target_model: str, model_info: ModelInfo
+) -> None:
+    """A named tool_choice, where the contract allows it (thinking off): the question asks for both tools, the
+    choice names get_time, so only get_time is called (CHAT017, a warning: KVV says a named choice is silently
+    ignored). The contract takes the named form: a refusal is SCHM003."""
+    body = forced_tool_call(target_model, model_info, named_tool_choice("get_time"))
+    if body is None:
+        pytest.skip(f"{model_info.id} always thinks: a named tool_choice is refused there")
+    exchange = complete(target_client, body)
+    exchange.intent = "valid"
+    verify(exchange)
+
+
+def test_forced_call_cut_at_cap(
+    target_client: TargetClient, verify: Verify, target_model: str, model_info: ModelInfo
+) -> None:
+    """`required` with a 3-token cap: the forced call is cut, so the answer ends as `length`, never as a text answer
+    that stops (CHAT017; SGLang #39895, facts §12)."""
+    body = forced_tool_call(target_model, model_info, "required", max_tokens=3)
+    if body is None:
+        pytest.skip(f"{model_info.id} always thinks: tool_choice required is refused there")
+    exchange = complete(target_client, body)
+    exchange.intent = "valid"
+    verify(exchange)
+
+
 def test_loose_tool_arguments(target_client: TargetClient, verify: Verify, target_model: str) -> None:
     """A tool with `strict: false` guarantees only a JSON object (facts §3.6), not its schema: CHAT009 holds the
     arguments to that."""
@@ -129,3 +158,23 @@ def test_tool_round_trip(target_client: TargetClient, verify: Verify, target_mod
         for call in calls
     ]
     verify(complete(target_client, {**body, "messages": messages, "tool_choice": "auto"}))
+
+
+CACHE_PREFIX = " ".join(
+    f"Rule {number}: the keeper of lighthouse {number} logs the tide, the wind and every passing ship at dawn."
+    for number in range(1, 21)
+)
+"""A system prompt of a few hundred tokens, the prefix the cache test repeats."""
+
+
+def test_prompt_cache_reported(target_client: TargetClient, verify: Verify, target_model: str) -> None:
+    """The same long prefix twice under one prompt_cache_key: the second answer reports cached tokens (CHAT018, a
+    warning: caching is best effort), never more than its prompt tokens (CHAT004). Two requests."""
+    messages = [{"role": "system", "content": CACHE_PREFIX}, {"role": "user", "content": "Say OK."}]
+    body = chat(target_model, max_tokens=8, prompt_cache_key=f"kimi-conformance-cache-{target_model}")
+    body["messages"] = messages
+    first = complete(target_client, body)
+    verify(first)
+    second = complete(target_client, body)
+    second.related["cache_primer"] = first
+    verify(second)

@@ -22,8 +22,8 @@ from kimi_conformance.suite import (
     TargetClient,
     attribute_failures,
     call_case,
-    contract,
     exchange_for,
+    generation_modes,
     load_schema,
     run_guard,
     unanswered_exchange,
@@ -45,17 +45,11 @@ def contract_schema(
 
 def _cases() -> list[Any]:
     """Every operation in positive mode; in negative mode those with parameters or a body to break."""
-    document = contract.load_contract()
-    cases = []
-    for operation_id, (path, method) in contract.operations().items():
-        operation = document["paths"][path][method]
-        declared = operation.get("parameters", [])
-        parameters = [contract.resolve_pointer(document, p["$ref"]) if "$ref" in p else p for p in declared]
-        modes = [GenerationMode.POSITIVE]
-        if "requestBody" in operation or any(p.get("in") == "query" for p in parameters):
-            modes.append(GenerationMode.NEGATIVE)
-        cases += [pytest.param(operation_id, mode, id=f"{operation_id}-{mode.value}") for mode in modes]
-    return cases
+    return [
+        pytest.param(operation_id, GenerationMode(mode), id=f"{operation_id}-{mode}")
+        for operation_id, modes in generation_modes().items()
+        for mode in modes
+    ]
 
 
 GENERATION_LIMITS = ("Unsatisfiable", "InvalidArgument", "SchemaError", "FailedHealthCheck", "UnsupportedSchema")

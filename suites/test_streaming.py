@@ -16,7 +16,9 @@ from kimi_conformance.suite import (
     Verify,
     allows_several_choices,
     chat,
+    forced_tool_call,
     json_schema_format,
+    named_tool_choice,
     no_thinking_switch,
     sampling_for_choices,
     thinking_disabled,
@@ -81,6 +83,29 @@ def test_stream_tool_choices(target_client: TargetClient, verify: Verify, target
     parallel = {**tool_call(target_model, max_tokens=128), "tools": [WEATHER_TOOL, TIME_TOOL]}
     parallel["messages"] = [{"role": "user", "content": question}]
     exchange = stream(target_client, parallel)
+    verify(exchange)
+
+
+@pytest.mark.parametrize(
+    ("tool_choice", "max_tokens"),
+    [(named_tool_choice("get_time"), 64), ("required", 3)],
+    ids=["named", "required_cut_at_cap"],
+)
+def test_stream_forced_tool_choice(
+    target_client: TargetClient,
+    verify: Verify,
+    target_model: str,
+    model_info: ModelInfo,
+    tool_choice: str | dict[str, Any],
+    max_tokens: int,
+) -> None:
+    """Streamed, a named tool_choice calls that function only, and a forced call cut by a 3-token cap ends as
+    `length` (CHAT017 on the fold); where the contract allows them (thinking off)."""
+    body = forced_tool_call(target_model, model_info, tool_choice, max_tokens=max_tokens)
+    if body is None:
+        pytest.skip(f"{model_info.id} always thinks: a forcing tool_choice is refused there")
+    exchange = stream(target_client, body)
+    exchange.intent = "valid"
     verify(exchange)
 
 

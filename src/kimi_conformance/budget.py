@@ -38,6 +38,11 @@ class TargetGone(BudgetReached):
 
 UNANSWERED_LIMIT = 5
 """Requests in a row without a usable answer (no response, or a body cut by a timeout or a reset) that stop a run."""
+STALL_LIMIT = 3
+"""Streams in a row cut by the idle or the stream timeout after which a run's further streams are not sent: each
+would wait out its timeout again, and a run against a target that stalls every stream would take hours."""
+STALLS = ("went silent mid-body", "stream timeout ran out")
+"""What the transport says of a stream cut by a timeout (`transport._read_body`)."""
 
 
 class QuotaExceeded(KimiConformanceError):
@@ -150,6 +155,8 @@ class Guard:
     unanswered: int = 0
     """Requests in a row that got no usable answer."""
     unanswered_limit: int = UNANSWERED_LIMIT
+    stalled: list[str] = field(default_factory=list)
+    """Why each of the last streams in a row was cut by a timeout (emptied by a stream that ends)."""
     sleep: Callable[[float], None] = time.sleep
     _last_start: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -190,6 +197,24 @@ class Guard:
         """Count a request without a usable answer (or reset the count on an answer)."""
         with self._lock:
             self.unanswered = 0 if usable else self.unanswered + 1
+
+    def streamed(self, stream_error: str | None) -> None:
+        """Count a stream cut by a timeout (or reset the count on one that ended otherwise)."""
+        with self._lock:
+            if stream_error is not None and any(stall in stream_error for stall in STALLS):
+                self.stalled.append(stream_error)
+            else:
+                self.stalled.clear()
+
+    def failing_fast(self) -> str | None:
+        """Why streams are no longer sent (STALL_LIMIT streams in a row cut by a timeout), or None."""
+        with self._lock:
+            if len(self.stalled) < STALL_LIMIT:
+                return None
+            return (
+                f"not sent: the target's last {len(self.stalled)} streams in a row were cut by a timeout "
+                f"({self.stalled[-1]}), so the run's further streams fail fast with the same finding"
+            )
 
     def record(self, model: Any, usage: Usage | None) -> None:
         """Count the tokens an answer reports (`usage_in`), and their estimated cost."""

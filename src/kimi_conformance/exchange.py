@@ -55,6 +55,11 @@ class Exchange:
     """Failures found by another engine (schemathesis), attributed to our check codes: `External(code, message,
     severity)`, or a plain `(code, message)` judged at the check's own severity."""
     related: dict[str, Exchange] = field(default_factory=dict)
+    sent: bool = True
+    """False for a request the run did not send (a stream failed fast, `Guard.failing_fast`): `stream_error` says
+    why, and it faces HTTP005 alone."""
+    recorded_at: int | None = None
+    """Its line in the session's cassette, when recorded as it was sent (judging it then fills that line in)."""
     """Other exchanges a check compares with (e.g. the estimate for the same messages)."""
     _parsed: Any = None
     _parse_error: str | None = None
@@ -140,6 +145,7 @@ class Exchange:
             "transport_error": redact(self.transport_error) if self.transport_error else None,
             "stream_error": redact(self.stream_error) if self.stream_error else None,
             "elapsed_s": round(self.elapsed, 4),
+            **({} if self.sent else {"sent": False}),
         }
 
     def summary(self) -> str:

@@ -24,21 +24,26 @@ class Profile:
     """Generated cases per operation and generation mode in the contract suite."""
     rules: Examples
     """Hypothesis examples per sampling rule (and thinking mode) in the rules suite."""
+    fidelity: int = 10
+    """Tool schemas per model in the tool-call fidelity suite (each sent streamed and not)."""
 
 
 _GENERATE = (Phase.explicit, Phase.generate)
 PROFILES: dict[str, Profile] = {
     profile.name: profile
     for profile in (
-        Profile("quick", Examples(5, _GENERATE), Examples(3, (Phase.generate,))),
-        Profile("standard", Examples(20, _GENERATE), Examples(8, (Phase.generate,))),
+        Profile("quick", Examples(5, _GENERATE), Examples(3, (Phase.generate,)), fidelity=10),
+        Profile("standard", Examples(20, _GENERATE), Examples(8, (Phase.generate,)), fidelity=40),
         Profile(
             "thorough",
             Examples(100, (Phase.explicit, Phase.reuse, Phase.generate, Phase.target)),
             Examples(40, (Phase.generate,)),
+            fidelity=200,
         ),
     )
 }
 PROFILE_NAMES = tuple(PROFILES)
 RULE_EXAMPLES = {name: profile.rules.max_examples for name, profile in PROFILES.items()}
 """Examples per sampling rule, by profile name (a view of `PROFILES`)."""
+FIDELITY_SCHEMAS = {name: profile.fidelity for name, profile in PROFILES.items()}
+"""Tool schemas per model in the fidelity suite, by profile name (a view of `PROFILES`)."""

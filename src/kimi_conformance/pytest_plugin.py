@@ -19,6 +19,7 @@ from kimi_conformance.budget import BudgetReached, Guard, QuotaExceeded
 from kimi_conformance.checks import CHECKS
 from kimi_conformance.errors import KimiConformanceError
 from kimi_conformance.exchange import Exchange
+from kimi_conformance.fidelity import Answer, classify
 from kimi_conformance.ledger import AccountLedger
 from kimi_conformance.mock import MockConfig
 from kimi_conformance.redaction import redact
@@ -99,6 +100,7 @@ def _stop_early(item: pytest.Item, exc: BudgetReached | QuotaExceeded) -> None:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_setup(item: pytest.Item) -> Generator[None, object, object]:
+    run_state(item.config).session.current_test = item.nodeid  # what its requests are recorded under
     stop: BudgetReached | QuotaExceeded
     try:
         return (yield)
@@ -158,6 +160,11 @@ class _XdistHooks:
 def target_models(config: pytest.Config) -> list[str]:
     """The model ids the run exercises (`--model`, else what the target lists that the contract knows)."""
     return run_state(config).models
+
+
+def run_settings(config: pytest.Config) -> Settings:
+    """The run's settings, for suites that need them when they collect (how many cases the profile asks for)."""
+    return run_state(config).settings
 
 
 def target_model_info(config: pytest.Config, target_model: str) -> ModelInfo | None:
@@ -230,7 +237,9 @@ def target_client(target: Target, kimi_settings: Settings, pytestconfig: pytest.
     """An HTTP client of the target within the run's budget and pace; every request becomes an `Exchange`. When
     the run is done with it (also after an early stop), what the run created on the account is removed."""
     state, ledger = run_state(pytestconfig), AccountLedger.for_base_url(target.base_url)
-    with client_for(target.base_url, target.api_key, kimi_settings, state.guard, ledger) as client:
+    with client_for(
+        target.base_url, target.api_key, kimi_settings, state.guard, ledger, observer=state.session.sent
+    ) as client:
         try:
             yield client
         finally:
@@ -262,6 +271,25 @@ def verify(conformance_session: ConformanceSession, request: pytest.FixtureReque
             pytest.fail(judgement.render(), pytrace=False)
 
     return run
+
+
+RecordFidelity = Callable[[Exchange, str, str], Answer]
+
+
+@pytest.fixture
+def tool_fidelity(pytestconfig: pytest.Config, request: pytest.FixtureRequest) -> RecordFidelity:
+    """`tool_fidelity(exchange, tool, case)`: classify the answer to a request asking for a call of the tool named
+    `tool` as K2VV reads it (`fidelity.classify`), count it in the run's fidelity under the request's model (the
+    reports' schema_accuracy; `--min-schema-accuracy`), and return the classification."""
+    tally = run_state(pytestconfig).fidelity
+
+    def record(exchange: Exchange, tool: str, case: str) -> Answer:
+        answer = classify(exchange, tool)
+        body = exchange.request_json if isinstance(exchange.request_json, dict) else {}
+        tally.add(str(body.get("model")), answer, request.node.nodeid, case)
+        return answer
+
+    return record
 
 
 class _TestCounter:
@@ -338,6 +366,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         terminalreporter.write_line(f"spent: {result.spending_line()}")
     if result.models:
         terminalreporter.write_line(f"models: {result.models_line()}")
+    for line in result.fidelity_lines():
+        terminalreporter.write_line(f"fidelity {line}")
     if result.account:
         terminalreporter.write_line(f"account: {result.account_line()}")
     terminalreporter.write_line(

@@ -121,6 +121,13 @@ class Settings:
     price_table: str | None = option(
         None, "A TOML price table (USD per 1M tokens per model) instead of the packaged one", metavar="FILE"
     )
+    min_schema_accuracy: float | None = option(
+        None,
+        "Fail the run when a model's tool-call schema_accuracy (K2VV: valid calls / answers ending in tool_calls, "
+        "suites/test_fidelity.py) is below this percentage, 0-100; Moonshot's own endpoints score 100 "
+        "(default: report only)",
+        metavar="PERCENT",
+    )
 
     def __post_init__(self) -> None:
         if self.profile not in PROFILE_NAMES:
@@ -139,6 +146,9 @@ class Settings:
             value = getattr(self, name)
             if value is not None and value <= 0:
                 raise ConfigError(f"{name.replace('_', '-')} must be positive, not {value}")
+        gate = None if self.min_schema_accuracy is None else problem_with_percent(self.min_schema_accuracy)
+        if gate is not None:
+            raise ConfigError(f"min-schema-accuracy {gate}")
         if self.attempts < 1:
             raise ConfigError("attempts must be at least 1")
         if self.max_retries < 0:
@@ -188,6 +198,17 @@ class Settings:
             raise ConfigError(f"unknown setting(s): {names}; `kimi-conformance run --help` lists them")
         values = {k: _typed(options[k], v) for k, v in overrides.items() if v not in (None, (), [])}
         return replace(self, **values)
+
+
+def problem_with_percent(value: float) -> str | None:
+    """Why `value` is no `--min-schema-accuracy` percentage, or None. A value in (0, 1] reads like a fraction (0.95
+    for 95 %) and would gate almost nothing: it is refused with the percentage it probably means."""
+    if not 0 <= value <= 100:
+        return f"is a percentage from 0 to 100, not {value:g}"
+    if 0 < value <= 1:
+        meant = f"{100 * value:g}"
+        return f"is a percentage from 0 to 100: {value:g} reads like a fraction (write {meant} for {meant} %)"
+    return None
 
 
 _HOST_FORBIDS = set('[]<>"{}|\\^`')

@@ -7,8 +7,16 @@ from __future__ import annotations
 from kimi_conformance import contract
 from kimi_conformance.errors import KimiConformanceError
 from kimi_conformance.exchange import Exchange
-from kimi_conformance.profiles import PROFILES, RULE_EXAMPLES
-from kimi_conformance.pytest_plugin import Verify, run_guard, target_model_info, target_models
+from kimi_conformance.fidelity import DECOY, Answer, ToolCase, corpus
+from kimi_conformance.profiles import FIDELITY_SCHEMAS, PROFILES, RULE_EXAMPLES
+from kimi_conformance.pytest_plugin import (
+    RecordFidelity,
+    Verify,
+    run_guard,
+    run_settings,
+    target_model_info,
+    target_models,
+)
 from kimi_conformance.redaction import Redactor
 from kimi_conformance.rules import ModelInfo, ParamRule, Rule, load_rules
 from kimi_conformance.rules.probes import Probe, ProbeBuilder, companions, probes_for_rule
@@ -19,7 +27,9 @@ from kimi_conformance.runner.scenarios import (
     allows_several_choices,
     batch_line,
     chat,
+    forced_tool_call,
     json_schema_format,
+    named_tool_choice,
     no_thinking_switch,
     sampling_for_choices,
     send_probe,
@@ -30,6 +40,7 @@ from kimi_conformance.runner.schemathesis_bridge import (
     attribute_failures,
     call_case,
     exchange_for,
+    generation_modes,
     load_schema,
     unanswered_exchange,
 )
@@ -39,10 +50,13 @@ from kimi_conformance.settings import Settings
 from kimi_conformance.transport import TargetClient
 
 __all__ = [
+    "DECOY",
+    "FIDELITY_SCHEMAS",
     "PROFILES",
     "RULE_EXAMPLES",
     "TIME_TOOL",
     "WEATHER_TOOL",
+    "Answer",
     "ChatView",
     "ConformanceSession",
     "Exchange",
@@ -52,11 +66,13 @@ __all__ = [
     "ParamRule",
     "Probe",
     "ProbeBuilder",
+    "RecordFidelity",
     "Redactor",
     "Rule",
     "Settings",
     "Target",
     "TargetClient",
+    "ToolCase",
     "Verify",
     "allows_several_choices",
     "attribute_failures",
@@ -66,13 +82,18 @@ __all__ = [
     "chat",
     "companions",
     "contract",
+    "corpus",
     "exchange_for",
+    "forced_tool_call",
+    "generation_modes",
     "json_schema_format",
     "load_rules",
     "load_schema",
+    "named_tool_choice",
     "no_thinking_switch",
     "probes_for_rule",
     "run_guard",
+    "run_settings",
     "sampling_for_choices",
     "send_probe",
     "target_model_info",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -32,6 +33,7 @@ class TargetClient:
         stream_idle_timeout: float | None = None,
         guard: Guard | None = None,
         ledger: AccountLedger | None = None,
+        observer: Callable[[Exchange], None] | None = None,
     ) -> None:
         """`timeout`: connect and first byte; `stream_idle_timeout`: silence allowed between two reads of the body
         (default `timeout`); `stream_timeout`: the whole body, however busy the target keeps it."""
@@ -43,6 +45,8 @@ class TargetClient:
         """Budget, pace and retries of live runs; None sends every request once, at once."""
         self.ledger = ledger
         """What the run created on the account (files, batches), learnt from every answer this client reads."""
+        self.observer = observer
+        """Sees every exchange sent within the budget, each attempt once (the run's cassette records them all)."""
         self.timeout = timeout
         self.stream_timeout = stream_timeout
         self.idle_timeout = stream_idle_timeout if stream_idle_timeout is not None else timeout
@@ -108,6 +112,9 @@ class TargetClient:
         """Send a built request; never raises for HTTP or transport trouble (it is in the exchange). The body is
         read within the caps (`_read_body`). With a guard, it waits its turn, may raise BudgetReached (not when
         sent `within_budget=False`: see `Guard.admit`) or QuotaExceeded, and retries a 429 as the guard says."""
+        streamed = isinstance(json_body, dict) and json_body.get("stream") is True
+        if streamed and self.guard is not None and (unsent := self.guard.failing_fast()) is not None:
+            return self._not_sent(operation, request, json_body, unsent)
         attempt = 0
         while True:
             if self.guard is not None:
@@ -115,10 +122,14 @@ class TargetClient:
             exchange = self._send_once(operation, request, json_body)
             if self.ledger is not None:
                 self.ledger.observe(exchange)
+            if self.observer is not None and within_budget:
+                self.observer(exchange)
             if self.guard is None:
                 return exchange
             model = json_body.get("model") if isinstance(json_body, dict) else None
             self.guard.answered(exchange.transport_error is None and exchange.stream_error is None)
+            if streamed and (exchange.stream_error is not None or exchange.content_type == "text/event-stream"):
+                self.guard.streamed(exchange.stream_error)  # an error answer to a stream request is no stream
             self.guard.record(model, usage_in(exchange))
             wait = self.guard.retry_after(attempt, exchange.status, exchange.response_headers, exchange.body)
             if wait is None:
@@ -126,9 +137,20 @@ class TargetClient:
             self.guard.sleep(wait)
             attempt += 1
 
+    def _not_sent(self, operation: str, request: httpx.Request, json_body: Any, why: str) -> Exchange:
+        """The record of a stream the run did not send (`Guard.failing_fast`): no answer, the reason as its cut."""
+        exchange = self._unsent(operation, request, json_body)
+        exchange.stream_error, exchange.sent = why, False
+        return exchange
+
     def _send_once(self, operation: str, request: httpx.Request, json_body: Any) -> Exchange:
+        exchange = self._unsent(operation, request, json_body)
+        self._receive(request, exchange)
+        return exchange
+
+    def _unsent(self, operation: str, request: httpx.Request, json_body: Any) -> Exchange:
         text = self.redactor.body(request.headers.get("content-type", ""), request.read())
-        exchange = Exchange(
+        return Exchange(
             operation=operation,
             method=request.method,
             url=str(request.url),
@@ -136,6 +158,9 @@ class TargetClient:
             request_json=json_body,
             request_text=text,
         )
+
+    def _receive(self, request: httpx.Request, exchange: Exchange) -> None:
+        """Send the request and read its answer into `exchange`, within the timeouts and caps."""
         started = time.monotonic()
         # a retried request starts again from the first-byte timeout
         request.extensions["timeout"] = self._client.timeout.as_dict()
@@ -155,7 +180,6 @@ class TargetClient:
         except httpx.HTTPError as exc:
             exchange.transport_error = f"{type(exc).__name__}: {self.redactor.text(str(exc)) or 'no detail'}"
         exchange.elapsed = time.monotonic() - started
-        return exchange
 
 
 def _read_body(response: httpx.Response, deadline: float) -> tuple[bytes, str | None]:

@@ -95,7 +95,8 @@ def armed(variant: str = "") -> Exchange:
 
 
 def test_the_chat_codes_tested_here_are_the_registered_ones() -> None:
-    assert sorted(code for code in CHECKS if code.startswith("CHAT")) == CHAT_CODES
+    here = [code for code, check in CHECKS.items() if check.function.__module__ == "kimi_conformance.checks.chat"]
+    assert sorted(here) == CHAT_CODES  # the CHAT checks of other modules have their own tests
 
 
 @pytest.mark.parametrize("variant", VARIANTS)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from kimi_conformance.checks import CheckContext, select
@@ -21,8 +23,9 @@ def chat_exchange(prompt_tokens: int) -> Exchange:
         body=b'{"data": {"total_tokens": 10}}',
     )
     body = (
-        '{"id": "cmpl-1", "object": "chat.completion", "created": 1, "model": "kimi-k2.6", "choices": [{"index": 0, '
-        '"message": {"role": "assistant", "content": "OK"}, "finish_reason": "stop"}], '
+        f'{{"id": "cmpl-1", "object": "chat.completion", "created": {int(time.time())}, "model": "kimi-k2.6", '
+        '"choices": [{"index": 0, "message": {"role": "assistant", "content": "OK", "reasoning_content": "Hm."}, '
+        '"finish_reason": "stop"}], '
         f'"usage": {{"prompt_tokens": {prompt_tokens}, "completion_tokens": 1, "total_tokens": {prompt_tokens + 1}}}}}'
     )
     return Exchange("createChatCompletion", "POST", "http://x/v1/chat/completions", {},

@@ -103,7 +103,8 @@ def inapplicable(variant: str) -> Exchange:
 
 
 def test_the_stream_codes_tested_here_are_the_registered_ones() -> None:
-    registered = sorted(code for code in CHECKS if code.startswith(("SSE", "CHNK")))
+    module = "kimi_conformance.checks.streaming"  # the CHNK checks of other modules have their own tests
+    registered = sorted(code for code, check in CHECKS.items() if check.function.__module__ == module)
     assert registered == sorted(STREAM_CODES)
 
 

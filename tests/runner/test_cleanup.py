@@ -130,7 +130,7 @@ def _counts(api_base: str) -> tuple[int, int]:
 def test_whole_runs_leave_the_mock_as_they_found_it(tmp_path: Path) -> None:
     """The default suite twice, then a run stopped by `--max-requests 20`, against one mock: its files and its
     running batches are back where they started after each (the API cannot delete a batch: ended ones stay)."""
-    with serve_in_thread(MockConfig(lineup="all")) as mock:
+    with serve_in_thread(MockConfig()) as mock:  # today's lineup: the files and batches are the same
         before = _counts(mock.api_base)
         command = [sys.executable, "-m", "kimi_conformance", "run", "--target", mock.api_base, "--report-dir", "r"]
         env = {**os.environ, "MOONSHOT_API_KEY": DEFAULT_API_KEY}

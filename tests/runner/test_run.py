@@ -40,6 +40,10 @@ def test_the_whole_suite_passes_on_the_conformant_mock(tmp_path: Path) -> None:
     assert results["schema_version"] == 1 and results["summary"]["passed"] > 1000
     assert {"kimi-k3", "kimi-k2.6"} <= set(results["models"]["exercised"])  # today's lineup (facts §12)
     assert results["models"]["not_offered"] == []
+    cassette = (tmp_path / "reports" / "latest" / "cassette.jsonl").read_text("utf-8").split("\n")[:-1]
+    assert len(cassette) == results["recorded"]["exchanges"] == results["spending"]["requests"]  # each once
+    unjudged = [line for line in map(json.loads, cassette) if line.get("judged") is False]
+    assert len(unjudged) == results["recorded"]["unjudged"] < len(cassette) // 10
     folder = (tmp_path / "reports" / "latest").resolve()
     files = {"junit.xml", "results.json", "report.md", "report.html", "cassette.jsonl"}
     assert {p.name for p in folder.iterdir()} == files

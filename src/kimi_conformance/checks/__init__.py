@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from kimi_conformance.checks import chat, errors, http, resources, rules, schema, streaming  # noqa: F401  (registration)
+from kimi_conformance.checks import (  # noqa: F401  (registration)
+    chat,
+    errors,
+    honoured,
+    http,
+    plausible,
+    resources,
+    rules,
+    schema,
+    serving,
+    stream_spec,
+    streaming,
+)
 from kimi_conformance.checks.context import CheckContext
 from kimi_conformance.checks.registry import CHECKS, Check, check, select
 from kimi_conformance.checks.runner import NotApplicable, Outcome, Status, run_checks

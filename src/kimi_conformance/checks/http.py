@@ -57,6 +57,8 @@ def content_type_documented(ctx: CheckContext, exchange: Exchange) -> None:
 def body_arrives_in_time(ctx: CheckContext, exchange: Exchange) -> None:
     """A response body arrives whole and within the caps: no silence past the idle timeout, no stream past the
     total timeout, no reset, no body past the byte cap (after decompression) or stream past the event cap."""
+    if not exchange.sent and exchange.stream_error is not None:  # failed fast after streams that stalled
+        raise Violation(f"Received: nothing ({exchange.stream_error})\nExpected: the whole body")
     status_of(exchange)
     if exchange.stream_error is not None:
         raise Violation(f"Received: {len(exchange.body)} bytes, then {exchange.stream_error}\nExpected: the whole body")

@@ -128,8 +128,8 @@ def check(
     operations: Iterable[str] | None = None,
     behavioural: bool = False,
 ) -> Callable[[CheckFunction], CheckFunction]:
-    """Register a check under a stable `code`; its function name is its name, its docstring's first paragraph (one sentence, whole) its doc;
-    `fact` cites the fact its claim rests on (`parse_fact`)."""
+    """Register a check under a stable `code`; its function name is its name, its docstring's first paragraph (one
+    sentence, whole) its doc; `fact` cites the fact its claim rests on (`parse_fact`)."""
 
     def register(function: CheckFunction) -> CheckFunction:
         doc = inspect.getdoc(function)

@@ -7,6 +7,7 @@ import json
 import click
 
 from kimi_conformance.checks import CHECKS, Check
+from kimi_conformance.checks.stream_spec import KVV_STREAM_SPEC
 from kimi_conformance.mock.faults import FAULTS
 from kimi_conformance.rules import load_rules
 from kimi_conformance.rules.contested import CONTESTED
@@ -53,6 +54,25 @@ def _contested_section() -> list[str]:
     return lines
 
 
+def _stream_spec_section() -> list[str]:
+    """KVV's stream-spec (verifiers §5), case by case: the checks that hold each, or why none does."""
+    return [
+        "## KVV stream-spec",
+        "",
+        "Each case of KVV's stream-spec (`docs/facts/moonshot-verifiers.md` §5, known second-hand: [O]), in its",
+        "order, and the checks that hold it. What rests on §5 alone is a warning; where §5 repeats a documented",
+        "fact, the check of that fact holds it, as an error.",
+        "",
+        "| priority | case | held by | note |",
+        "|---|---|---|---|",
+        *(
+            f"| {case.priority} | {case.case} | {', '.join(f'`{code}`' for code in case.codes) or '-'} | {case.note} |"
+            for case in KVV_STREAM_SPEC
+        ),
+        "",
+    ]
+
+
 def render_markdown() -> str:
     """docs/checks.md: one section per check (regenerate with `kimi-conformance checks --format markdown`)."""
     lines = [
@@ -80,6 +100,7 @@ def render_markdown() -> str:
         "This file is generated: `kimi-conformance checks --format markdown > docs/checks.md`.",
         "",
         *_contested_section(),
+        *_stream_spec_section(),
     ]
     for check in sorted(CHECKS.values(), key=lambda c: c.code):
         faults = _faults_for(check.code)

@@ -27,6 +27,7 @@ from kimi_conformance.mock.ratelimit import DEFAULT_MAX_TOKENS
 from kimi_conformance.mock.request import reasoning_kept
 from kimi_conformance.mock.sse import sse_body
 from kimi_conformance.mock.state import MockState
+from kimi_conformance.mock.stream_spec import usage_headers
 from kimi_conformance.mock.variations import reshape
 from kimi_conformance.rules import load_rules
 from kimi_conformance.tokenizer import count_prompt
@@ -68,13 +69,14 @@ async def chat_completions(request: Request, state: MockState) -> Response:
     completion = plan_completion(chat, state.config, cached)
     if chat.stream:
         headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+        headers.update(usage_headers(completion.usage(), state.config))
         media_type = "application/json" if state.config.has_fault("stream-wrong-content-type") else "text/event-stream"
         return StreamingResponse(sse_body(completion, state.config), media_type=media_type, headers=headers)
     answer = completion_body(completion)
     if state.config.has_fault("finish-reason-stop-on-tool-calls"):
         for choice in answer["choices"]:
             choice["finish_reason"] = "stop" if choice["finish_reason"] == "tool_calls" else choice["finish_reason"]
-    return JSONResponse(reshape(answer, state.config))
+    return JSONResponse(reshape(answer, state.config), headers=usage_headers(answer["usage"], state.config))
 
 
 async def run_batch_line(state: MockState, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:

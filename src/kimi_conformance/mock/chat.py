@@ -9,9 +9,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from kimi_conformance.mock.config import MockConfig
+from kimi_conformance.mock.defects import null_reasoning, serving_defects
 from kimi_conformance.mock.generation import ChoicePlan, pieces, plan_choice
 from kimi_conformance.mock.request import ChatRequest
 from kimi_conformance.mock.variations import null_roles
+from kimi_conformance.tokenizer import count_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +26,10 @@ class Completion:
     choices: list[ChoicePlan]
     cached_tokens: int
     usage_off_by_one: bool = False
+    prompt_excludes_cached: bool = False
+    """`prompt-tokens-exclude-cached`: prompt_tokens without the cached tokens (they are part of it, facts §3.9)."""
+    usage_zero: bool = False
+    """`usage-all-zero`: every count reported as 0 (K2VV #9, facts §12)."""
     model_label: str = ""
     """The `model` the body reports (the requested id unless a fault says otherwise)."""
 
@@ -31,13 +37,16 @@ class Completion:
         """Usage of one choice (stream final chunk) or of all choices together."""
         chosen = [choice] if choice is not None else self.choices
         completion = sum(plan.completion_tokens for plan in chosen)
-        prompt = self.request.prompt_tokens
+        prompt = self.request.prompt_tokens - (self.cached_tokens if self.prompt_excludes_cached else 0)
+        if self.usage_zero:
+            return {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
         return {
             "prompt_tokens": prompt,
             "completion_tokens": completion,
             "total_tokens": prompt + completion + (1 if self.usage_off_by_one else 0),
             "cached_tokens": self.cached_tokens,
             "prompt_tokens_details": {"cached_tokens": self.cached_tokens},
+            "completion_tokens_details": {"reasoning_tokens": sum(count_text(p.reasoning or "") for p in chosen)},
         }
 
 
@@ -45,15 +54,17 @@ def plan_completion(request: ChatRequest, config: MockConfig, cached_tokens: int
     """Decide every choice of a request, deterministically."""
     ident = "cmpl-" + hashlib.sha256(request.digest(f"{time.time_ns()}").encode()).hexdigest()[:32]
     n = 1 if config.has_fault("n-ignored") else request.n
-    choices = [plan_choice(request, index, config.seed, config.faults) for index in range(n)]
+    choices = [serving_defects(plan_choice(request, index, config.seed, config.faults), config) for index in range(n)]
     model = request.model.family.name if config.has_fault("model-not-echoed") else request.model.id
     return Completion(
         id=ident,
-        created=int(time.time()),
+        created=int(time.time() * (1000 if config.has_fault("created-in-milliseconds") else 1)),
         request=request,
         choices=choices,
-        cached_tokens=cached_tokens,
+        cached_tokens=0 if config.has_fault("cache-never-hits") else cached_tokens,
         usage_off_by_one=config.has_fault("usage-total-wrong"),
+        prompt_excludes_cached=config.has_fault("prompt-tokens-exclude-cached"),
+        usage_zero=config.has_fault("usage-all-zero"),
         model_label=model,
     )
 
@@ -102,7 +113,10 @@ def _deltas(plan: ChoicePlan, config: MockConfig) -> Iterator[dict[str, Any]]:
                 {"index": i, "id": call.id, "type": "function", "function": {"name": call.name, "arguments": ""}}
             ]
         }
-        for piece in _argument_pieces(call.arguments):
+        fragments = _argument_pieces(call.arguments)
+        if config.has_fault("stream-tool-args-fragment-lost"):
+            fragments = fragments[:-1]  # the last fragment never sent: the joined arguments are no JSON
+        for piece in fragments:
             function = {"name": call.name, "arguments": piece} if named else {"arguments": piece}
             yield {"tool_calls": [{"index": i, "function": function}]}
 
@@ -115,7 +129,8 @@ def stream_chunks(completion: Completion, config: MockConfig) -> Iterator[dict[s
     """Every `chat.completion.chunk` of the stream, choices interleaved, each ending with its usage (facts §3.10)."""
     head = {"id": completion.id, "object": "chat.completion.chunk", "created": completion.created}
     head["model"] = completion.model_label
-    per_choice = [null_roles(list(_deltas(plan, config)), config) for plan in completion.choices]
+    deltas_of = [null_roles(list(_deltas(plan, config)), config) for plan in completion.choices]
+    per_choice = [null_reasoning(deltas, config) for deltas in deltas_of]
     longest = max(len(deltas) for deltas in per_choice)
     for step in range(longest):
         for plan, deltas in zip(completion.choices, per_choice, strict=True):

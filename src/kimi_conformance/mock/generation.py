@@ -28,6 +28,8 @@ _VOCABULARY = tuple(
 )
 _REASONING_OPENERS = ("Let me think about this.", "First, consider the request.", "The user asks something.")
 _PIECE = re.compile(r"\S+\s*|\s+")
+UNDECLARED_TOOL = "web_lookup"
+"""The function the `undeclared-tool-called` fault calls instead of the first declared one (K2VV #12, facts §12)."""
 EFFORT_DEPTH = {"low": 0, "high": 1, "max": 2}
 """Extra rounds of reasoning per effort level (each as long as the first): low < high < max, the same opening."""
 
@@ -92,18 +94,45 @@ def _apply_stop(text: str, stops: tuple[str, ...]) -> tuple[str, bool]:
     return text[: min(positions)], True
 
 
+def named_choice(tool_choice: Any) -> str | None:
+    """The function a named tool_choice (`{"type": "function", "function": {"name": X}}`) forces, else None."""
+    function = tool_choice.get("function") if isinstance(tool_choice, dict) else None
+    if not isinstance(function, dict) or tool_choice.get("type") != "function":
+        return None
+    name = function.get("name")
+    return name if isinstance(name, str) else None
+
+
+def forces_a_call(request: ChatRequest) -> bool:
+    """Whether the request's tool_choice forces a call: `required`, or a named function it declares."""
+    named = named_choice(request.tool_choice)
+    return request.tool_choice == "required" or any(_name(tool) == named for tool in request.tools)
+
+
+def _name(tool: dict[str, Any]) -> str:
+    return str(tool.get("function", {}).get("name", ""))
+
+
 def _tool_names_to_call(request: ChatRequest, rng: random.Random, faults: frozenset[str]) -> list[dict[str, Any]]:
+    """The tools the choice calls: none with `tool_choice: none`, the named function only when one is named, at
+    least one with `required`; with `auto`, those the last message names (else one), unless it answers tool results."""
     choice = request.tool_choice
     if choice == "none" and "tool-choice-none-ignored" in faults:
         choice = "required"
+    if choice == "required" and "tool-choice-required-ignored" in faults:
+        return []  # answers in words
+    named = None if "named-tool-choice-ignored" in faults else named_choice(choice)
     if not request.tools or choice == "none":
         return []
+    forced = [tool for tool in request.tools if _name(tool) == named]
+    if forced:
+        return forced[:1]
     if choice != "required" and request.last_role not in ("user", "system"):
         return []  # after tool results (or a partial prefix) the model answers in words
     last = request.messages[-1].get("content")
     text = last if isinstance(last, str) else json.dumps(last)
-    named = [tool for tool in request.tools if str(tool.get("function", {}).get("name", "")) in text]
-    return named or [rng.choice(request.tools)]
+    mentioned = [tool for tool in request.tools if _name(tool) in text]
+    return mentioned or [rng.choice(request.tools)]
 
 
 def _arguments(tool: dict[str, Any], rng: random.Random, faults: frozenset[str]) -> str:
@@ -116,7 +145,27 @@ def _arguments(tool: dict[str, Any], rng: random.Random, faults: frozenset[str])
     value = instances.generate(function.get("parameters", {}), rng)
     if "benign-loose-tool-arguments" in faults and function.get("strict") is False:
         value = variations.loose_arguments(value, function.get("parameters"))
+    if "tool-args-missing-required" in faults:
+        value = _without_required(value, function.get("parameters"))
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _without_required(value: Any, parameters: Any) -> Any:
+    """`tool-args-missing-required`: the arguments without the first required property of the root."""
+    required = parameters.get("required") if isinstance(parameters, dict) else None
+    names = [name for name in required if isinstance(name, str)] if isinstance(required, list) else []
+    if not isinstance(value, dict) or not names:
+        return value
+    return {key: item for key, item in value.items() if key != names[0]}
+
+
+def _unparsed_markup(calls: list[ToolCallPlan]) -> str:
+    """`tool-call-markup-unparsed`: the calls as the K2 chat template writes them (verifiers §1), before a tool-call
+    parser turns them into `tool_calls`."""
+    inner = "".join(
+        f"<|tool_call_begin|>{call.id}<|tool_call_argument_begin|>{call.arguments}<|tool_call_end|>" for call in calls
+    )
+    return f"<|tool_calls_section_begin|>{inner}<|tool_calls_section_end|>"
 
 
 def _answer(request: ChatRequest, rng: random.Random, faults: frozenset[str]) -> str:
@@ -148,16 +197,21 @@ def plan_choice(request: ChatRequest, index: int, seed: int, faults: frozenset[s
         calls = [
             ToolCallPlan(id=f"functions.{name}:{base + i}", name=name, arguments=_arguments(tool, rng, faults))
             for i, tool in enumerate(tools)
-            for name in [str(tool.get("function", {}).get("name", ""))]
+            for name in [UNDECLARED_TOOL if i == 0 and "undeclared-tool-called" in faults else _name(tool)]
         ]
         plan = ChoicePlan(index=index, reasoning=reasoning, content="", tool_calls=calls, finish_reason="tool_calls")
+        if "tool-call-markup-unparsed" in faults:  # the parser did not run, the finish reason still says tool_calls
+            plan = ChoicePlan(index, reasoning, _unparsed_markup(calls), finish_reason="tool_calls")
         if budget is None or plan.completion_tokens <= budget:
             return plan
-        # The budget ran out before the call was complete: the output is cut, exactly at the cap.
+        # The budget ran out before the call was complete: the output is cut, exactly at the cap (`length`, even
+        # where the call was forced: never a text answer that `stop`s).
         reasoning_kept, _ = _cut_to_budget(reasoning or "", budget)
         spare = budget - count_text(reasoning_kept)
         content = prefix_with_tokens(_sentences(rng, spare + 8), spare)
-        return ChoicePlan(index, None if reasoning is None else reasoning_kept, content, finish_reason="length")
+        cut_as_stop = "forced-call-cut-as-stop" in faults and forces_a_call(request)
+        finish = "stop" if cut_as_stop else "length"
+        return ChoicePlan(index, None if reasoning is None else reasoning_kept, content, finish_reason=finish)
     stops = () if "stop-ignored" in faults else request.stops
     answer = _answer(request, rng, faults)
     if request.partial_prefix and "partial-prefix-repeated" in faults:

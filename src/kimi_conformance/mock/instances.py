@@ -56,16 +56,19 @@ def _string(schema: dict[str, Any], rng: random.Random) -> str:
 
 
 def _number(schema: dict[str, Any], rng: random.Random, integer: bool) -> int | float:
-    low = schema.get("minimum")
-    high = schema.get("maximum")
-    low = low if isinstance(low, int | float) and not isinstance(low, bool) else 0
-    high = high if isinstance(high, int | float) and not isinstance(high, bool) else low + 100
-    if high < low:
-        high = low
+    low, high = _bound(schema.get("minimum")), _bound(schema.get("maximum"))
+    if low is None:
+        low = 0 if high is None or high >= 0 else high - 100  # only a negative maximum: below it, not 0
+    if high is None or high < low:
+        high = low + 100 if high is None else low
     if integer:
         lo, hi = math.ceil(low), math.floor(high)
         return rng.randint(lo, hi) if lo <= hi else lo
-    return round(rng.uniform(low, high), 3) if high > low else low
+    return min(max(round(rng.uniform(low, high), 3), low), high) if high > low else low  # rounded, still in range
+
+
+def _bound(value: Any) -> int | float | None:
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def generate(schema: Any, rng: random.Random, root: dict[str, Any] | None = None, depth: int = 0) -> Any:

@@ -9,9 +9,12 @@ from typing import Any
 
 from kimi_conformance.mock.chat import Completion, stream_chunks
 from kimi_conformance.mock.config import MockConfig
+from kimi_conformance.mock.stream_spec import spec_faults
 from kimi_conformance.mock.variations import frame, reshape, retry_block, writes
 
 DONE = b"[DONE]"
+STALL_AFTER = 3
+"""Events a stream sends under the `stream-stalls` fault before it goes silent."""
 
 
 class StreamCut(Exception):
@@ -29,7 +32,7 @@ async def sse_body(completion: Completion, config: MockConfig) -> AsyncIterator[
     retry = retry_block(config)  # empty unless `benign-retry-field`
     for piece in writes(retry, config) if retry else ():
         yield piece
-    for number, chunk in enumerate(stream_chunks(completion, config)):
+    for number, chunk in enumerate(spec_faults(stream_chunks(completion, config), config)):
         event = encode_event(chunk, config)
         if number == 1 and config.has_fault("stream-invalid-utf8"):
             event = event.replace(b'"content":"', b'"content":"\xff', 1)
@@ -37,6 +40,8 @@ async def sse_body(completion: Completion, config: MockConfig) -> AsyncIterator[
             event = frame(b"keep-alive", config) + event
         if number == 2 and config.has_fault("stream-cut-mid-body"):
             raise StreamCut("the stream-cut-mid-body fault drops the connection")
+        if number == STALL_AFTER and config.has_fault("stream-stalls"):
+            await asyncio.Event().wait()  # silent, connection open, until the client gives up
         for piece in writes(event, config):
             yield piece
         await asyncio.sleep(config.chunk_delay)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from html import escape
 
+from kimi_conformance.fidelity import CLASSES, percent
 from kimi_conformance.report.results import RunResult
 
 _STYLE = """
@@ -21,6 +22,40 @@ def _not_run(result: RunResult) -> str:
         return ""
     listed = escape("\n".join(result.not_run))
     return f"<details><summary>Not run ({len(result.not_run)})</summary><pre>{listed}</pre></details>"
+
+
+def _fidelity(result: RunResult) -> str:
+    """Tool-call fidelity: K2VV's schema_accuracy per model, the classes, the gate, the worst answers."""
+    fidelity = result.fidelity
+    if not fidelity:
+        return ""
+    head = "".join(f"<th>{name}</th>" for name in CLASSES)
+    rows = "".join(
+        f'<tr class="{"passed" if entry["schema_accuracy"] == 1 else "failed"}"><td><code>{escape(model)}</code></td>'
+        f"<td>{percent(entry['schema_accuracy'])}</td>"
+        f"<td>{entry['valid_tool_calls']} / {entry['finish_tool_calls']}</td>"
+        f"<td>{percent(entry['modes']['json']['schema_accuracy'])}</td>"
+        f"<td>{percent(entry['modes']['stream']['schema_accuracy'])}</td>"
+        + "".join(f"<td>{entry['classes'][name]}</td>" for name in CLASSES)
+        + "</tr>"
+        for model, entry in fidelity["models"].items()
+    )
+    gate = ""
+    if result.min_schema_accuracy is not None:
+        below = result.below_gate
+        verdict = "failed: " + "; ".join(below) if below else "passed"
+        gate = f"<p>Gate <code>--min-schema-accuracy {result.min_schema_accuracy:g}</code>: {escape(verdict)}</p>"
+    worst = "".join(
+        f"<li><code>{escape(model)}</code> <b>{escape(e['class'])}</b> ({'stream' if e['stream'] else 'json'}, "
+        f"<code>{escape(e['case'])}</code>): {escape(e['detail'])} (<code>{escape(e['test'])}</code>)</li>"
+        for model, entry in fidelity["models"].items()
+        for e in entry["worst"]
+    )
+    return (
+        "<h2>Tool-call fidelity (K2VV schema_accuracy)</h2><table><tr><th>model</th><th>schema_accuracy</th>"
+        f"<th>valid / tool_calls</th><th>json</th><th>stream</th>{head}</tr>{rows}</table>{gate}"
+        + (f"<details><summary>Worst answers</summary><ul>{worst}</ul></details>" if worst else "")
+    )
 
 
 def render_html(result: RunResult) -> str:
@@ -57,5 +92,6 @@ def render_html(result: RunResult) -> str:
         + (f"<p>Account: {escape(result.account_line())}</p>" if result.account else "")
         + _not_run(result)
         + "<table><tr><th>code</th><th>name</th><th>title</th><th>severity</th><th>verdict</th>"
-        f"<th>passed</th><th>failed</th><th>n/a</th></tr>{rows}</table>{crash_section}{findings_section}</body></html>\n"
+        f"<th>passed</th><th>failed</th><th>n/a</th></tr>{rows}</table>{_fidelity(result)}{crash_section}"
+        f"{findings_section}</body></html>\n"
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kimi_conformance.checks import CHECKS
+from kimi_conformance.fidelity import CLASSES, percent
 from kimi_conformance.report.results import RunResult
 
 _ICONS = {"passed": "✅", "failed": "❌", "warned": "⚠️", "crashed": "💥", "not-run": "➖"}
@@ -19,6 +20,43 @@ def _pass_at_k(summary: dict[str, dict[str, int]]) -> str:
         + (f", pass@{s['k']} {s['pass_at_k']}/{s['cases']}" if s["k"] > 1 else "")
         for code, s in summary.items()
     )
+
+
+def _fidelity(result: RunResult) -> list[str]:
+    """The tool-call fidelity section: per model, K2VV's schema_accuracy (streamed and not), the answers of each
+    class, the gate, and the worst answers."""
+    fidelity = result.fidelity
+    if not fidelity:
+        return []
+    lines = [
+        "",
+        "## Tool-call fidelity (K2VV schema_accuracy)",
+        "",
+        "| model | schema_accuracy | valid / tool_calls | json | stream | " + " | ".join(CLASSES) + " |",
+        "|---|---:|---:|---:|---:|" + "---:|" * len(CLASSES),
+    ]
+    for model, entry in fidelity["models"].items():
+        modes = entry["modes"]
+        lines.append(
+            f"| `{model}` | {percent(entry['schema_accuracy'])} | {entry['valid_tool_calls']} / "
+            f"{entry['finish_tool_calls']} | {percent(modes['json']['schema_accuracy'])} | "
+            f"{percent(modes['stream']['schema_accuracy'])} | "
+            + " | ".join(str(entry["classes"][name]) for name in CLASSES)
+            + " |"
+        )
+    if result.min_schema_accuracy is not None:
+        below = result.below_gate
+        verdict = "❌ failed: " + "; ".join(below) if below else "✅ passed"
+        lines += ["", f"Gate `--min-schema-accuracy {result.min_schema_accuracy:g}`: {_cell(verdict)}"]
+    worst = [(model, example) for model, entry in fidelity["models"].items() for example in entry["worst"]]
+    if worst:
+        lines += ["", "Worst answers:", ""]
+        lines += [
+            f"- `{model}` **{e['class']}** ({'stream' if e['stream'] else 'json'}, `{e['case']}`): "
+            f"{_cell(e['detail'])} (`{e['test']}`)"
+            for model, e in worst
+        ]
+    return lines
 
 
 def render_markdown(result: RunResult) -> str:
@@ -49,6 +87,7 @@ def render_markdown(result: RunResult) -> str:
             f"| {_ICONS[check['verdict']]} | `{check['code']}` | {_cell(check['title'] or check['name'])} | "
             f"{check['severity']} | {check['passed']} | {check['failed']} | {check['not_applicable']} |"
         )
+    lines += _fidelity(result)
     if result.crashes:
         lines += ["", "## Crashed checks (the tool erred)", ""]
         lines += [f"- {_cell(o.crash_line())} (`{o.test}`)" for o in result.crashes[:50]]

@@ -8,6 +8,7 @@ from typing import Any
 
 from kimi_conformance import __version__
 from kimi_conformance.checks import CHECKS, Outcome, Status
+from kimi_conformance.fidelity import below_gate, percent
 from kimi_conformance.findings import Finding, Severity, blocks
 from kimi_conformance.ledger import account_line
 
@@ -64,8 +65,14 @@ class RunResult:
     """Tests that were never run because the run stopped early."""
     account: dict[str, Any] | None = None
     """What the run created on the target's account and removed (`ledger.AccountLedger.summary()`)."""
+    recorded: dict[str, int] | None = None
+    """`exchanges` in the cassette (every request sent, once) and how many of them were never judged (`unjudged`)."""
     models: dict[str, list[str]] | None = None
     """`exercised`: the models the run exercised; `not_offered`: today's models the target does not list (info)."""
+    fidelity: dict[str, Any] | None = None
+    """Tool-call fidelity per model (`fidelity.FidelityTally.as_json()`), when the fidelity suite ran."""
+    min_schema_accuracy: float | None = None
+    """`--min-schema-accuracy` (a percentage): below it for any model, the run fails; None: report only."""
     _distinct: tuple[int, list[Finding], list[Outcome]] | None = field(default=None, init=False, repr=False)
 
     def _distinct_outcomes(self) -> tuple[list[Finding], list[Outcome]]:
@@ -89,7 +96,7 @@ class RunResult:
         something); else `pass`."""
         if self.crashes:
             return "error"
-        if self.failing:
+        if self.failing or self.below_gate:
             return "fail"
         if self.budget_reached:
             return "incomplete"
@@ -111,11 +118,46 @@ class RunResult:
             return f"the tool itself erred: {len(self.crashes)} check crash(es) in {', '.join(codes)}"
         if self.failing:
             return "the target broke the contract: blocking findings"
+        if self.below_gate:
+            return f"tool-call fidelity below --min-schema-accuracy {self.min_schema_accuracy:g}: " + "; ".join(
+                self.below_gate
+            )
         if self.budget_reached:
             return f"the run stopped early: {self.budget_reached}"
         if self.tests.get("failed", 0) or self.tests.get("error", 0):
             return "a test failed without a finding: the suite could not judge something"
         return "no blocking finding"
+
+    @property
+    def below_gate(self) -> list[str]:
+        """The models whose schema_accuracy is below `--min-schema-accuracy`, one line each (none without a gate,
+        or when the fidelity suite did not run)."""
+        if self.min_schema_accuracy is None or not self.fidelity:
+            return []
+        return below_gate(self.fidelity, self.min_schema_accuracy)
+
+    def fidelity_lines(self) -> list[str]:
+        """One line per model: K2VV's schema_accuracy, streamed and not, and the answers of each class; then the
+        gate's verdict (empty when the fidelity suite did not run)."""
+        if not self.fidelity:
+            return []
+        lines = []
+        for model, entry in self.fidelity["models"].items():
+            modes = ", ".join(
+                f"{mode} {percent(counts['schema_accuracy'])}"
+                for mode, counts in entry["modes"].items()
+                if counts["answers"]
+            )
+            classes = " · ".join(f"{name} {count}" for name, count in entry["classes"].items() if count)
+            lines.append(
+                f"{model}: schema_accuracy {percent(entry['schema_accuracy'])} ({entry['valid_tool_calls']}/"
+                f"{entry['finish_tool_calls']} answers ending in tool_calls valid; {modes}) · {classes}"
+            )
+        if self.min_schema_accuracy is not None:
+            below = self.below_gate
+            verdict = f"FAILED: {'; '.join(below)}" if below else "passed"
+            lines.append(f"gate --min-schema-accuracy {self.min_schema_accuracy:g}: {verdict}")
+        return lines
 
     @property
     def crashes(self) -> list[Outcome]:
@@ -164,6 +206,12 @@ class RunResult:
             line += f" (not priced: {', '.join(unpriced)})"
         if spent.get("cleanup_requests"):
             line += f" · {spent['cleanup_requests']} clean-up request(s) outside the budget"
+        if self.recorded:
+            line += f" · {self.recorded['exchanges']} exchanges in the cassette"
+            if self.recorded["unjudged"]:
+                line += f" ({self.recorded['unjudged']} sent, not judged: polls, retried 429s, auth probes)"
+            if self.recorded.get("unsent"):
+                line += f" · {self.recorded['unsent']} streams not sent: failed fast after streams that stalled"
         if self.budget_reached:
             line += f" · stopped early: {self.budget_reached}; {len(self.not_run)} test(s) not run"
         return line
@@ -253,4 +301,17 @@ class RunResult:
             "not_run": self.not_run,
             "account": self.account,
             "models": self.models,
+            "recorded": self.recorded,
+            "fidelity": None
+            if not self.fidelity
+            else {
+                **self.fidelity,
+                "gate": None
+                if self.min_schema_accuracy is None
+                else {
+                    "min_schema_accuracy": self.min_schema_accuracy,
+                    "passed": not self.below_gate,
+                    "below": self.below_gate,
+                },
+            },
         }

@@ -57,6 +57,8 @@ class ClientAdapter(HTTPAdapter):
         if exchange.transport_error is not None:
             error = requests.Timeout if exchange.transport_error.startswith("timeout") else requests.ConnectionError
             raise error(exchange.transport_error, request=request)
+        if not exchange.sent:  # a stream failed fast: no answer to hand schemathesis (HTTP005 says why)
+            raise requests.ConnectionError(exchange.stream_error, request=request)
         cut = exchange.stream_error is not None or (
             exchange.content_type == "text/event-stream" and exchange.stream().cut is not None
         )

@@ -12,6 +12,7 @@ from typing import Any
 
 from kimi_conformance.budget import Spending
 from kimi_conformance.checks import Outcome
+from kimi_conformance.fidelity import FidelityTally
 from kimi_conformance.ledger import merge_accounts
 from kimi_conformance.report import RunResult
 from kimi_conformance.runner.state import RunState
@@ -31,6 +32,8 @@ class RunPart:
     reached: str | None = None
     quota: bool = False
     account: dict[str, Any] | None = None
+    fidelity: FidelityTally = field(default_factory=FidelityTally)
+    """The fidelity suite's classified answers (`{worker}.fidelity.json` in a worker's part)."""
 
     @classmethod
     def of(cls, state: RunState) -> RunPart:
@@ -43,6 +46,7 @@ class RunPart:
             state.guard.reached,
             state.guard.quota_exceeded,
             state.account,
+            fidelity=FidelityTally.from_json(state.fidelity.as_json()),  # a copy: absorbing adds to it
         )
 
     def write(self, parts: Path, worker: str) -> None:
@@ -58,6 +62,8 @@ class RunPart:
             (parts / f"{worker}.json").write_text(json.dumps([o.as_json() for o in self.outcomes]), "utf-8")
         if self.cassette:
             (parts / f"{worker}.cassette.jsonl").write_text(self.cassette, "utf-8")
+        if self.fidelity:
+            (parts / f"{worker}.fidelity.json").write_text(json.dumps(self.fidelity.as_json()), "utf-8")
 
     def absorb(self, parts: Path) -> None:
         """Add every worker's part written into `parts`, then remove the folder."""
@@ -73,6 +79,8 @@ class RunPart:
             self.cassette += part.read_text("utf-8")
         for part in sorted(parts.glob("gw*[0-9].json")):
             self.outcomes += [Outcome.from_json(item) for item in json.loads(part.read_text("utf-8"))]
+        for part in sorted(parts.glob("*.fidelity.json")):
+            self.fidelity.absorb(FidelityTally.from_json(json.loads(part.read_text("utf-8"))))
         shutil.rmtree(parts)
 
 
@@ -91,6 +99,7 @@ def run_result(state: RunState, part: RunPart) -> RunResult:
             "mock_faults": list(settings.mock_faults),
             "mock_lineup": settings.mock_lineup,
             "model_family": list(settings.model_family),
+            "min_schema_accuracy": settings.min_schema_accuracy,
         },
         outcomes=part.outcomes,
         started_at=state.started,
@@ -102,4 +111,19 @@ def run_result(state: RunState, part: RunPart) -> RunResult:
         not_run=[test for test in state.collected if test not in state.reported] if part.reached else [],
         account=part.account,
         models={"exercised": state.models, "not_offered": list(state.target_probe().not_offered)},
+        recorded=recorded(part.cassette),
+        fidelity=part.fidelity.as_json() if part.fidelity else None,
+        min_schema_accuracy=settings.min_schema_accuracy,
     )
+
+
+def recorded(cassette: str) -> dict[str, int]:
+    """How many exchanges the cassette holds (every request sent within the budget, and every exchange judged),
+    how many of them were sent but never judged (polls, retried 429s, schemathesis's own auth probes), and how many
+    are streams the run did not send (failed fast after streams that stalled)."""
+    lines = [json.loads(line) for line in cassette.split("\n") if line]
+    return {
+        "exchanges": len(lines),
+        "unjudged": sum(1 for line in lines if line.get("judged") is False),
+        "unsent": sum(1 for line in lines if line.get("sent") is False),
+    }

@@ -97,6 +97,25 @@ def tool_call(model_id: str, city: str = "Paris", max_tokens: int = 64) -> dict[
     )
 
 
+def named_tool_choice(name: str) -> dict[str, Any]:
+    """A tool_choice naming one function: `{"type": "function", "function": {"name": name}}`."""
+    return {"type": "function", "function": {"name": name}}
+
+
+def forced_tool_call(
+    model_id: str, model: ModelInfo, tool_choice: str | dict[str, Any], *, max_tokens: int = 64
+) -> dict[str, Any] | None:
+    """A question for get_weather and get_time, both declared, with a `tool_choice` that forces a call (`required`,
+    or a named function: that one only), thinking switched off where the model thinks by default, since the rules
+    table refuses a forcing tool_choice while thinking (facts §3.6); None on a model that always thinks."""
+    if model.thinks({"type": "disabled"}):
+        return None
+    extra = thinking_disabled(model) if model.thinks(None) else {}
+    question = "What are the weather and the local time in Oslo? Use get_weather and get_time."
+    tools = [WEATHER_TOOL, TIME_TOOL]
+    return chat(model_id, question, max_tokens=max_tokens, tools=tools, tool_choice=tool_choice, **extra)
+
+
 def json_schema_format(strict: bool = True) -> dict[str, Any]:
     return {"type": "json_schema", "json_schema": {"name": "person", "schema": PERSON_SCHEMA, "strict": strict}}
 

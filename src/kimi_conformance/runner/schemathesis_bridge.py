@@ -14,6 +14,7 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.core.mutations import OperatorKind
 from schemathesis.core.parameters import ParameterLocation
 
+from kimi_conformance import contract
 from kimi_conformance.budget import Guard
 from kimi_conformance.contract import contract_path, load_contract
 from kimi_conformance.exchange import Exchange, External
@@ -77,6 +78,20 @@ def load_schema(client: TargetClient, profile: str, models: dict[str, str] | Non
     schema.hook("filter_body")(filter_generated_body)
     schema.hook("map_body")(cap_generated_tokens)
     return schema
+
+
+def generation_modes() -> dict[str, tuple[str, ...]]:
+    """operationId -> the generation modes the contract suite runs it in: positive always; negative where there
+    is something to break, a request body or a query parameter (parameters given as `$ref`s resolved)."""
+    document = contract.load_contract()
+    modes: dict[str, tuple[str, ...]] = {}
+    for operation_id, (path, method) in contract.operations().items():
+        operation = document["paths"][path][method]
+        declared = operation.get("parameters", [])
+        parameters = [contract.resolve_pointer(document, p["$ref"]) if "$ref" in p else p for p in declared]
+        breakable = "requestBody" in operation or any(p.get("in") == "query" for p in parameters)
+        modes[operation_id] = ("positive", "negative") if breakable else ("positive",)
+    return modes
 
 
 def _operation_path(ctx: Any) -> str:

@@ -57,13 +57,29 @@ class ConformanceSession:
     strict: bool = False
     outcomes: list[Outcome] = field(default_factory=list)
     cassette: list[dict[str, Any]] = field(default_factory=list)
-    """Every exchange checked, as cassette records (redacted), for `drift traffic`."""
+    """Every exchange the run's clients sent (`sent`) and every exchange checked, once each, as cassette records
+    (redacted), for `drift traffic`; a sent one never judged (a poll, a retried 429, a step of a scenario) says
+    `"judged": false`."""
+    current_test: str = ""
+    """The test running now (the plugin sets it), named on what its requests record when sent."""
+
+    def sent(self, exchange: Exchange) -> None:
+        """Record an exchange as a client sent it; judging it later fills in its line."""
+        exchange.recorded_at = len(self.cassette)
+        self.cassette.append({**exchange.cassette_record(self.current_test), "judged": False})
+
+    def _record(self, exchange: Exchange, test: str) -> None:
+        line = exchange.cassette_record(test)
+        if exchange.recorded_at is not None and exchange.recorded_at < len(self.cassette):
+            self.cassette[exchange.recorded_at] = line
+        else:
+            self.cassette.append(line)
 
     def check(self, exchange: Exchange, test: str = "", only: set[str] | None = None) -> Judgement:
         """Run the selected checks (or `only` those among them), record everything, and say what fails the test."""
         outcomes = self._judge(exchange, self._codes(only), test)
         self.outcomes.extend(outcomes)
-        self.cassette.append(exchange.cassette_record(test))
+        self._record(exchange, test)
         exchange.forget_stream()  # judged: an exchange a test keeps does not keep its decoded stream too
         return self._judgement(outcomes)
 
@@ -80,7 +96,7 @@ class ConformanceSession:
         codes = self._codes(only)
         for attempt in range(1, attempts + 1):
             outcomes = [dataclasses.replace(o, attempt=attempt) for o in self._judge(exchange, codes, test)]
-            self.cassette.append(exchange.cassette_record(test))
+            self._record(exchange, test)
             exchange.forget_stream()
             judgement = self._judgement(outcomes)
             behavioural = not judgement.crashes and all(CHECKS[f.code].behavioural for f in judgement.findings)

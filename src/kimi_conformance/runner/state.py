@@ -12,6 +12,7 @@ from typing import Any
 
 from kimi_conformance.budget import Guard
 from kimi_conformance.checks import CheckContext, select
+from kimi_conformance.fidelity import FidelityTally
 from kimi_conformance.pricing import load_prices
 from kimi_conformance.runner.session import ConformanceSession
 from kimi_conformance.runner.target import TargetProbe, probe_target
@@ -57,6 +58,8 @@ class RunState:
     probe: TargetProbe | None = None
     account: dict[str, Any] | None = None
     """What this process's client created on the account and removed (`AccountLedger.summary()`), once done."""
+    fidelity: FidelityTally = field(default_factory=FidelityTally)
+    """The tool-call fidelity suite's classified answers (merged across workers like the outcomes)."""
 
     @classmethod
     def start(cls, settings: Settings, workers: int, run_id: str | None = None) -> RunState:
@@ -71,7 +74,7 @@ class RunState:
         """The target probe: sent at most once per run (here, or by the xdist controller, which hands it to its
         workers); a broken answer is recorded under the reachability checks where it was sent."""
         if self.probe is None:
-            self.probe = probe_target(self.settings, self.guard)
+            self.probe = probe_target(self.settings, self.guard, observer=self.session.sent)
             if self.probe.exchange is not None and self.probe.problem is not None:
                 self.session.check(self.probe.exchange, "target reachability", set(REACHABILITY))
         return self.probe

@@ -4,7 +4,7 @@ once per run)."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,10 +47,15 @@ def open_target(settings: Settings) -> Iterator[Target]:
 
 
 def client_for(
-    base_url: str, api_key: str | None, settings: Settings, guard: Guard | None, ledger: AccountLedger | None = None
+    base_url: str,
+    api_key: str | None,
+    settings: Settings,
+    guard: Guard | None,
+    ledger: AccountLedger | None = None,
+    observer: Callable[[Exchange], None] | None = None,
 ) -> TargetClient:
-    """A client of the target with the run's timeouts, its budget and pace when a guard is given, and the ledger
-    of what it creates on the account when one is given."""
+    """A client of the target with the run's timeouts, its budget and pace when a guard is given, the ledger of
+    what it creates on the account and the observer of what it sends (the run's cassette) when given."""
     return TargetClient(
         base_url,
         api_key,
@@ -59,6 +64,7 @@ def client_for(
         stream_idle_timeout=settings.stream_idle_timeout,
         guard=guard,
         ledger=ledger,
+        observer=observer,
     )
 
 
@@ -105,13 +111,15 @@ class TargetProbe:
             raise (QuotaExceeded if self.quota else BudgetReached)(self.stop)
 
 
-def probe_target(settings: Settings, guard: Guard | None) -> TargetProbe:
+def probe_target(
+    settings: Settings, guard: Guard | None, observer: Callable[[Exchange], None] | None = None
+) -> TargetProbe:
     """The models to exercise: `--model`, else what the target lists that the contract knows. A URL target is
     asked once (`GET /models`, which also shows whether it answers at all); the embedded mock serves the table."""
     if settings.is_mock:
         served = tuple(model.id for model in load_rules().models.values() if in_lineup(model, settings.mock_lineup))
         return TargetProbe(settings.models or served, not_offered=_not_offered(served, {}))
-    with client_for(settings.target.rstrip("/"), settings.api_key(), settings, guard) as client:
+    with client_for(settings.target.rstrip("/"), settings.api_key(), settings, guard, observer=observer) as client:
         try:
             exchange = client.request("listModels", "GET", "/models")
         except (BudgetReached, QuotaExceeded) as exc:  # the run stops at its first request
