@@ -10,7 +10,7 @@ from jsonschema import Draft202012Validator
 
 from kimi_conformance import strict_json
 from kimi_conformance.checks.context import CheckContext
-from kimi_conformance.checks.guards import brief, success_json
+from kimi_conformance.checks.guards import brief, choices_of, completion_of, message_of
 from kimi_conformance.checks.registry import check
 from kimi_conformance.checks.runner import NotApplicable
 from kimi_conformance.exchange import Exchange
@@ -21,25 +21,6 @@ CHAT = ["createChatCompletion"]
 FINISH_REASONS = frozenset({"stop", "length", "tool_calls"})
 ESTIMATE_TOLERANCE = 3
 """prompt_tokens may exceed the estimate by this much (Moonshot's own verifier accepts expected..expected+3)."""
-
-
-def _completion(exchange: Exchange) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(request, response) of a successful non-streaming completion."""
-    if exchange.content_type != "application/json" or not isinstance(exchange.request_json, dict):
-        raise NotApplicable
-    return exchange.request_json, success_json(exchange)
-
-
-def _choices(body: dict[str, Any]) -> list[dict[str, Any]]:
-    choices = body.get("choices")
-    if not isinstance(choices, list):
-        raise NotApplicable
-    return [c for c in choices if isinstance(c, dict)]
-
-
-def _message(choice: dict[str, Any]) -> dict[str, Any]:
-    message = choice.get("message")
-    return message if isinstance(message, dict) else {}
 
 
 def _is_integer(value: Any) -> bool:
@@ -86,7 +67,7 @@ def requested_tools(request: dict[str, Any]) -> dict[str, dict[str, Any]]:
 )
 def completion_identity(ctx: CheckContext, exchange: Exchange) -> None:
     """`object` is `chat.completion`, `id` a non-empty string, `created` an integer, `model` the requested model."""
-    request, body = _completion(exchange)
+    request, body = completion_of(exchange)
     problems = []
     if body.get("object") != "chat.completion":
         problems.append(f"object {brief(body.get('object'))}")
@@ -112,10 +93,10 @@ def completion_identity(ctx: CheckContext, exchange: Exchange) -> None:
 )
 def choices_match_n(ctx: CheckContext, exchange: Exchange) -> None:
     """There are exactly `n` choices (default 1) with indexes 0..n-1."""
-    request, body = _completion(exchange)
+    request, body = completion_of(exchange)
     n = requested_n(request)
-    indexes = sorted(c["index"] for c in _choices(body) if _is_integer(c.get("index")))
-    if len(_choices(body)) != n or indexes != list(range(n)):  # the count first: n may be huge
+    indexes = sorted(c["index"] for c in choices_of(body) if _is_integer(c.get("index")))
+    if len(choices_of(body)) != n or indexes != list(range(n)):  # the count first: n may be huge
         raise Violation(f"Received: choice indexes {indexes}\nExpected: {expected_indexes(n)} for n={n}")
 
 
@@ -128,10 +109,10 @@ def choices_match_n(ctx: CheckContext, exchange: Exchange) -> None:
 )
 def finish_reason_consistent(ctx: CheckContext, exchange: Exchange) -> None:
     """finish_reason is stop, length or tool_calls, and is tool_calls exactly when the message has tool calls."""
-    _, body = _completion(exchange)
-    for choice in _choices(body):
+    _, body = completion_of(exchange)
+    for choice in choices_of(body):
         reason = choice.get("finish_reason")
-        calls = _message(choice).get("tool_calls") or []
+        calls = message_of(choice).get("tool_calls") or []
         if not isinstance(reason, str) or reason not in FINISH_REASONS:
             raise Violation(f"Received: finish_reason {brief(reason)}\nExpected: one of stop, length, tool_calls")
         if (reason == "tool_calls") != bool(calls) and not (reason == "length" and not calls):
@@ -154,7 +135,7 @@ def _usage(body: dict[str, Any]) -> dict[str, Any]:
 )
 def usage_arithmetic(ctx: CheckContext, exchange: Exchange) -> None:
     """`total_tokens = prompt_tokens + completion_tokens`, and cached tokens never exceed prompt tokens."""
-    _, body = _completion(exchange)
+    _, body = completion_of(exchange)
     usage = _usage(body)
     prompt, completion, total = (usage.get(k) for k in ("prompt_tokens", "completion_tokens", "total_tokens"))
     if not all(isinstance(v, int) for v in (prompt, completion, total)):
@@ -180,13 +161,13 @@ def usage_arithmetic(ctx: CheckContext, exchange: Exchange) -> None:
 )
 def completion_within_max_tokens(ctx: CheckContext, exchange: Exchange) -> None:
     """completion_tokens never exceed the requested maximum; with one choice, `length` means the cap was reached."""
-    request, body = _completion(exchange)
+    request, body = completion_of(exchange)
     cap = max_output_tokens(request)
     if cap is None:
         raise NotApplicable
     usage = _usage(body)
     completion = usage.get("completion_tokens")
-    choices = _choices(body)
+    choices = choices_of(body)
     if not isinstance(completion, int):
         raise NotApplicable
     if completion > cap * max(1, len(choices)):
@@ -203,13 +184,13 @@ def completion_within_max_tokens(ctx: CheckContext, exchange: Exchange) -> None:
 )
 def stop_sequence_not_emitted(ctx: CheckContext, exchange: Exchange) -> None:
     """No choice's content contains a requested stop sequence (matched stop text is not emitted)."""
-    request, body = _completion(exchange)
+    request, body = completion_of(exchange)
     stops = request.get("stop")
     stops = [stops] if isinstance(stops, str) else stops if isinstance(stops, list) else []
     if not stops or not all(isinstance(stop, str) for stop in stops):
         raise NotApplicable  # no stop sequences, or some that are no strings (the request's problem)
-    for choice in _choices(body):
-        content = _message(choice).get("content") or ""
+    for choice in choices_of(body):
+        content = message_of(choice).get("content") or ""
         for stop in stops:
             if isinstance(content, str) and stop and stop in content:
                 raise Violation(f"Received: content containing stop sequence {stop!r}\nExpected: text cut before it")
@@ -224,11 +205,11 @@ def stop_sequence_not_emitted(ctx: CheckContext, exchange: Exchange) -> None:
 )
 def tool_choice_none_respected(ctx: CheckContext, exchange: Exchange) -> None:
     """With `tool_choice: "none"` no choice carries tool calls."""
-    request, body = _completion(exchange)
+    request, body = completion_of(exchange)
     if request.get("tool_choice") != "none":
         raise NotApplicable
-    for choice in _choices(body):
-        if _message(choice).get("tool_calls"):
+    for choice in choices_of(body):
+        if message_of(choice).get("tool_calls"):
             raise Violation("Received: tool_calls with tool_choice none\nExpected: no tool calls")
 
 
@@ -242,7 +223,7 @@ def tool_choice_none_respected(ctx: CheckContext, exchange: Exchange) -> None:
 )
 def json_mode_output_valid(ctx: CheckContext, exchange: Exchange) -> None:
     """json_object gives a JSON object; json_schema gives JSON valid against the schema (unless strict is false)."""
-    request, body = _completion(exchange)
+    request, body = completion_of(exchange)
     response_format = request.get("response_format")
     kind = response_format.get("type") if isinstance(response_format, dict) else None
     if kind not in ("json_object", "json_schema"):
@@ -251,10 +232,10 @@ def json_mode_output_valid(ctx: CheckContext, exchange: Exchange) -> None:
     spec = response_format.get("json_schema") or {}
     if kind == "json_schema" and not isinstance(spec, dict):
         raise NotApplicable  # a json_schema that is no object (the request's problem)
-    for choice in _choices(body):
-        if choice.get("finish_reason") != "stop" or _message(choice).get("tool_calls"):
+    for choice in choices_of(body):
+        if choice.get("finish_reason") != "stop" or message_of(choice).get("tool_calls"):
             continue
-        content = _message(choice).get("content")
+        content = message_of(choice).get("content")
         try:
             value = strict_json.loads(content) if isinstance(content, str) else None
         except ValueError:
@@ -348,9 +329,9 @@ def tool_arguments_match_schema(ctx: CheckContext, exchange: Exchange) -> None:
 
     A tool that says `strict: false` guarantees only a JSON object (facts §3.6): its schema is not held against
     the arguments then, but arguments that are no JSON, or JSON but no object, still fail."""
-    request, body = _completion(exchange)
+    request, body = completion_of(exchange)
     tools = requested_tools(request)
-    calls = [call for choice in _choices(body) for call in _tool_calls(_message(choice))]
+    calls = [call for choice in choices_of(body) for call in _tool_calls(message_of(choice))]
     if not calls:
         raise NotApplicable
     for call in calls:
@@ -388,12 +369,12 @@ def no_reasoning_when_thinking_disabled(ctx: CheckContext, exchange: Exchange) -
 
     A warning on a model whose facts the rules table infers (`inferred`, e.g. kimi-latest): that it never thinks
     is [I] there, not [D]."""
-    request, body = _completion(exchange)
+    request, body = completion_of(exchange)
     model = ctx.model(request.get("model"))
     if model is None or model.thinks(request.get("thinking")):
         raise NotApplicable
-    for choice in _choices(body):
-        if _message(choice).get("reasoning_content"):
+    for choice in choices_of(body):
+        if message_of(choice).get("reasoning_content"):
             raise Violation(
                 f"Received: reasoning_content from {model.id} with thinking "
                 f"{brief(request.get('thinking'))}\nExpected: no reasoning_content"
@@ -415,7 +396,7 @@ def prompt_tokens_match_estimate(ctx: CheckContext, exchange: Exchange) -> None:
     estimate = exchange.related.get("estimate")
     if estimate is None:
         raise NotApplicable
-    _, body = _completion(exchange)
+    _, body = completion_of(exchange)
     prompt = _usage(body).get("prompt_tokens")
     try:
         expected = estimate.json()["data"]["total_tokens"]
@@ -442,7 +423,7 @@ def prompt_tokens_match_estimate(ctx: CheckContext, exchange: Exchange) -> None:
 )
 def partial_prefix_not_repeated(ctx: CheckContext, exchange: Exchange) -> None:
     """In partial mode the answer continues the assistant prefix without repeating it (the client concatenates)."""
-    request, body = _completion(exchange)
+    request, body = completion_of(exchange)
     messages = request.get("messages")
     last = messages[-1] if isinstance(messages, list) and messages else None
     if not isinstance(last, dict) or last.get("role") != "assistant" or last.get("partial") is not True:
@@ -450,7 +431,7 @@ def partial_prefix_not_repeated(ctx: CheckContext, exchange: Exchange) -> None:
     prefix = last.get("content")
     if not isinstance(prefix, str) or not prefix:
         raise NotApplicable
-    for choice in _choices(body):
-        content = _message(choice).get("content")
+    for choice in choices_of(body):
+        content = message_of(choice).get("content")
         if isinstance(content, str) and content.startswith(prefix):
             raise Violation(f"Received: content starting with the prefix {prefix!r}\nExpected: only the continuation")

@@ -44,6 +44,28 @@ def success_json(exchange: Exchange) -> dict[str, Any]:
     return body
 
 
+def completion_of(exchange: Exchange) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(request, response) of a successful non-streaming completion (a stream's fold is one); not applicable
+    otherwise."""
+    if exchange.content_type != "application/json" or not isinstance(exchange.request_json, dict):
+        raise NotApplicable
+    return exchange.request_json, success_json(exchange)
+
+
+def choices_of(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The choices that are objects; not applicable when `choices` is no list (SCHM001 says so)."""
+    choices = body.get("choices")
+    if not isinstance(choices, list):
+        raise NotApplicable
+    return [choice for choice in choices if isinstance(choice, dict)]
+
+
+def message_of(choice: dict[str, Any]) -> dict[str, Any]:
+    """A choice's message, or an empty one when it has none that is an object."""
+    message = choice.get("message")
+    return message if isinstance(message, dict) else {}
+
+
 def brief(value: Any, limit: int = 120) -> str:
     text = json.dumps(value, ensure_ascii=False, default=str)
     return text if len(text) <= limit else text[:limit] + "..."

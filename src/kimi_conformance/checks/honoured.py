@@ -9,7 +9,7 @@ from typing import Any
 
 from kimi_conformance.checks.chat import requested_tools
 from kimi_conformance.checks.context import CheckContext
-from kimi_conformance.checks.guards import brief, success_json
+from kimi_conformance.checks.guards import brief, choices_of, completion_of
 from kimi_conformance.checks.registry import check
 from kimi_conformance.checks.runner import NotApplicable
 from kimi_conformance.exchange import Exchange
@@ -28,20 +28,6 @@ NAMED_SIDES = (
 )
 CACHE_PRIMER = "cache_primer"
 """`Exchange.related` key of the request a prompt repeats: CHAT018 expects the repeat to report cached tokens."""
-
-
-def _served(exchange: Exchange) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(request, response) of a successful non-streaming completion (or the fold of a stream)."""
-    if exchange.content_type != "application/json" or not isinstance(exchange.request_json, dict):
-        raise NotApplicable
-    return exchange.request_json, success_json(exchange)
-
-
-def _choices(body: dict[str, Any]) -> list[dict[str, Any]]:
-    choices = body.get("choices")
-    if not isinstance(choices, list):
-        raise NotApplicable
-    return [choice for choice in choices if isinstance(choice, dict)]
 
 
 def _called(choice: dict[str, Any]) -> list[object]:
@@ -91,7 +77,7 @@ def tool_choice_honoured(ctx: CheckContext, exchange: Exchange) -> None:
     where the rules table refuses the request for its model (`required` or a named choice while thinking): a served
     one is RULE001's; nor when the named function is not declared (nothing to honour), nor on an unknown model.
     Calls to undeclared tools are CHAT009's."""
-    request, body = _served(exchange)
+    request, body = completion_of(exchange)
     choice = request.get("tool_choice")
     named = named_function(choice)
     model = ctx.model(request.get("model"))
@@ -102,7 +88,7 @@ def tool_choice_honoured(ctx: CheckContext, exchange: Exchange) -> None:
     if broken_rules(ChatView(request, model, thinking_on(request, model))):
         raise NotApplicable
     note = f"\nA warning: {_sides(model, request, named)}"
-    for index, answer in enumerate(_choices(body)):
+    for index, answer in enumerate(choices_of(body)):
         called = _called(answer)
         reason = answer.get("finish_reason")
         if not called and reason != "length":
@@ -150,7 +136,7 @@ def repeated_prefix_cached(ctx: CheckContext, exchange: Exchange) -> None:
     primer = exchange.related.get(CACHE_PRIMER)
     if primer is None:
         raise NotApplicable
-    request, body = _served(exchange)
+    request, body = completion_of(exchange)
     before = primer.request_json
     if not isinstance(before, dict) or primer.status is None or not 200 <= primer.status < 300:
         raise NotApplicable  # nothing was served, so nothing cached

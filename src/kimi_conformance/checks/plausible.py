@@ -7,10 +7,10 @@ import time
 from typing import Any
 
 from kimi_conformance.checks.context import CheckContext
-from kimi_conformance.checks.guards import brief, status_of
+from kimi_conformance.checks.guards import brief, choices_of, completion_of, message_of, status_of
 from kimi_conformance.checks.registry import check
 from kimi_conformance.checks.runner import NotApplicable
-from kimi_conformance.checks.serving import choices_of, completion_of, message_of, texts_of
+from kimi_conformance.checks.serving import texts_of
 from kimi_conformance.chunks import ChoiceTrace, StreamView
 from kimi_conformance.exchange import Exchange
 from kimi_conformance.findings import Severity, Violation

@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 from kimi_conformance.checks.context import CheckContext
-from kimi_conformance.checks.guards import brief, success_json
+from kimi_conformance.checks.guards import brief, choices_of, completion_of, message_of
 from kimi_conformance.checks.registry import check
 from kimi_conformance.checks.runner import NotApplicable
 from kimi_conformance.exchange import Exchange
@@ -23,26 +23,6 @@ tags a model prints when no reasoning parser runs: what a serving stack must tur
 EXCERPT = 60
 """Characters shown on each side of a leaked token."""
 _FIRM_SOURCE = re.compile(r"\[(?:D|S|KVV)\b")
-
-
-def completion_of(exchange: Exchange) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(request, response) of a successful non-streaming completion (a stream's fold is one)."""
-    if exchange.content_type != "application/json" or not isinstance(exchange.request_json, dict):
-        raise NotApplicable
-    return exchange.request_json, success_json(exchange)
-
-
-def choices_of(body: dict[str, Any]) -> list[dict[str, Any]]:
-    """The choices that are objects; not applicable when `choices` is no list (SCHM001 says so)."""
-    choices = body.get("choices")
-    if not isinstance(choices, list):
-        raise NotApplicable
-    return [choice for choice in choices if isinstance(choice, dict)]
-
-
-def message_of(choice: dict[str, Any]) -> dict[str, Any]:
-    message = choice.get("message")
-    return message if isinstance(message, dict) else {}
 
 
 def calls_of(message: dict[str, Any]) -> list[dict[str, Any]]:
