@@ -22,6 +22,8 @@ from kimi_conformance.suite import (
     TargetClient,
     attribute_failures,
     call_case,
+    ceiling,
+    contract_ceiling,
     exchange_for,
     generation_modes,
     load_schema,
@@ -56,6 +58,7 @@ GENERATION_LIMITS = ("Unsatisfiable", "InvalidArgument", "SchemaError", "FailedH
 """What schemathesis or hypothesis raise when they cannot generate (more) data: a limit of the tool, not a finding."""
 
 
+@ceiling(lambda case: contract_ceiling(case.params["operation_id"], case.settings.profile))
 @pytest.mark.parametrize(("operation_id", "mode"), _cases())
 def test_operation(
     contract_schema: Any,

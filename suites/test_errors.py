@@ -6,7 +6,17 @@ from typing import Any
 
 import pytest
 
-from kimi_conformance.suite import Exchange, TargetClient, Verify, chat
+from kimi_conformance.suite import (
+    Ceiling,
+    Exchange,
+    PlanCase,
+    TargetClient,
+    Verify,
+    ceiling,
+    chat,
+    prompt_tokens,
+    sends,
+)
 
 MODEL = "kimi-k2-turbo-preview"
 """Placeholder in the tables below, replaced by the run's `probe_model` (requests go only to the run's models)."""
@@ -45,6 +55,15 @@ CREDENTIALS = {
 }
 
 
+def one_request(case: PlanCase) -> Ceiling:
+    """The ceiling of a test sending the one request of its parameters: a chat completion's prompt and cap (a
+    target that serves what it must refuse spends them), an estimate's prompt, nothing for the other operations."""
+    body = case.params["kwargs"].get("json_body")
+    if case.params["operation"] == "createChatCompletion" and body is not None:
+        return sends(body)
+    return sends(prompt_tokens(body) if case.params["operation"] == "estimateTokenCount" else None)
+
+
 def for_model(kwargs: dict[str, Any], model: str) -> dict[str, Any]:
     """The request arguments with the placeholder model replaced by the run's model."""
     body = kwargs.get("json_body")
@@ -53,6 +72,7 @@ def for_model(kwargs: dict[str, Any], model: str) -> dict[str, Any]:
     return kwargs
 
 
+@ceiling(one_request)
 @pytest.mark.parametrize(("operation", "method", "path", "kwargs"), OPERATIONS, ids=[o[0] for o in OPERATIONS])
 @pytest.mark.parametrize("credential", list(CREDENTIALS))
 def test_nothing_is_served_without_a_valid_key(
@@ -84,7 +104,7 @@ INVALID: list[tuple[str, str, str, dict[str, Any]]] = [
         "createChatCompletion",
         "POST",
         "/chat/completions",
-        {"json_body": {"model": MODEL, "messages": []}},
+        {"json_body": {"model": MODEL, "messages": [], "max_completion_tokens": 1}},
     ),
     (
         "createChatCompletion",
@@ -96,7 +116,7 @@ INVALID: list[tuple[str, str, str, dict[str, Any]]] = [
         "createChatCompletion",
         "POST",
         "/chat/completions",
-        {"json_body": {"model": MODEL, "messages": [{"role": "robot", "content": "hi"}]}},
+        {"json_body": {"model": MODEL, "messages": [{"role": "robot", "content": "hi"}], "max_completion_tokens": 1}},
     ),
     ("createChatCompletion", "POST", "/chat/completions", {"json_body": chat(MODEL, n=99)}),
     (
@@ -110,6 +130,7 @@ INVALID: list[tuple[str, str, str, dict[str, Any]]] = [
 ]
 
 
+@ceiling(one_request)
 @pytest.mark.parametrize(
     ("operation", "method", "path", "kwargs"), INVALID, ids=[f"{o[0]}-{i}" for i, o in enumerate(INVALID)]
 )
@@ -132,6 +153,7 @@ MISSING = [o for o in OPERATIONS if o[2].endswith((UNKNOWN_FILE, UNKNOWN_BATCH, 
 ]
 
 
+@ceiling(one_request)
 @pytest.mark.parametrize(("operation", "method", "path", "kwargs"), MISSING, ids=[o[0] for o in MISSING])
 def test_missing_resources_are_404(
     target_client: TargetClient, verify: Verify, operation: str, method: str, path: str, kwargs: dict[str, Any]

@@ -18,14 +18,18 @@ import pytest
 from kimi_conformance.suite import (
     DECOY,
     FIDELITY_SCHEMAS,
+    Ceiling,
     ModelInfo,
+    PlanCase,
     RecordFidelity,
     TargetClient,
     ToolCase,
     Verify,
+    ceiling,
     chat,
     corpus,
     run_settings,
+    sends,
     target_model_info,
     target_models,
     thinking_disabled,
@@ -68,6 +72,12 @@ def call_request(model_id: str, model: ModelInfo, case: ToolCase, stream: bool) 
     return body
 
 
+def _fidelity_ceiling(case: PlanCase) -> Ceiling:
+    model_id, tool_case, stream = case.params["fidelity_case"]
+    return sends(call_request(model_id, case.info, tool_case, stream))
+
+
+@ceiling(_fidelity_ceiling, resend=True)
 def test_tool_call_fidelity(
     fidelity_case: tuple[str, ToolCase, bool],
     target_client: TargetClient,

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import secrets
 
-from kimi_conformance.suite import TargetClient, Verify
+from kimi_conformance.suite import Ceiling, TargetClient, Verify, ceiling
 
 
+@ceiling(Ceiling(requests=8))  # upload, list, retrieve, content, delete, then three after the delete
 def test_file_lifecycle(target_client: TargetClient, verify: Verify) -> None:
     text = f"kimi-conformance probe {secrets.token_hex(4)}"
     upload = target_client.request(

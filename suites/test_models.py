@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from kimi_conformance.suite import TargetClient, Verify
+from kimi_conformance.suite import Ceiling, TargetClient, Verify, ceiling
 
 
+@ceiling(Ceiling(requests=1))
 def test_models_list(target_client: TargetClient, verify: Verify) -> None:
     verify(target_client.request("listModels", "GET", "/models"))

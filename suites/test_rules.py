@@ -13,21 +13,25 @@ from hypothesis import strategies as st
 
 from kimi_conformance.suite import (
     RULE_EXAMPLES,
+    Ceiling,
     ChatView,
     ConformanceSession,
     Judgement,
     ModelInfo,
     ParamRule,
+    PlanCase,
     Probe,
     ProbeBuilder,
     Rule,
     Settings,
     TargetClient,
     broken_rules,
+    ceiling,
     companions,
     load_rules,
     probes_for_rule,
     send_probe,
+    sends,
     target_model_info,
     target_models,
     thinking_on,
@@ -69,6 +73,15 @@ def _fail_on(judgement: Judgement) -> None:
         pytest.fail(judgement.render(), pytrace=False)
 
 
+def _edges_ceiling(case: PlanCase) -> Ceiling:
+    """The rule's boundary probes for the model: one request each."""
+    target_id, rule_id = case.params["model_rule"]
+    rule = load_rules().rule(rule_id)
+    assert rule is not None
+    return sends(*[probe.body for probe in probes_for_rule(rule, case.info, target_id)])
+
+
+@ceiling(_edges_ceiling)
 def test_rule_edges(
     model_rule: tuple[str, str],
     target_client: TargetClient,
@@ -82,19 +95,48 @@ def test_rule_edges(
     _fail_on(_send_all(target_client, conformance_session, probes, request.node.nodeid))
 
 
-def _values(param: ParamRule, thinking: bool) -> st.SearchStrategy[float]:
-    """Values inside and outside the parameter's range (or around its fixed value)."""
+def _bounds(param: ParamRule, thinking: bool) -> tuple[float, float]:
+    """The parameter's range, or its fixed value at both ends."""
     fixed = param.fixed_value(thinking)
     low = fixed if fixed is not None else param.minimum
     high = fixed if fixed is not None else param.maximum
     assert low is not None and high is not None
+    return low, high
+
+
+def _widest(param: ParamRule, thinking: bool) -> tuple[float, float]:
+    """The widest values the exploration draws: the bounds widened on each side."""
+    low, high = _bounds(param, thinking)
+    return (int(low) - 3, int(high) + 3) if param.integer else (low - 2, high + 2)
+
+
+def _values(param: ParamRule, thinking: bool) -> st.SearchStrategy[float]:
+    """Values inside and outside the parameter's range (or around its fixed value)."""
+    (low, high), (lowest, highest) = _bounds(param, thinking), _widest(param, thinking)
     if param.integer:
-        return st.integers(int(low) - 3, int(high) + 3).map(float)
+        return st.integers(int(lowest), int(highest)).map(float)
     inside = st.floats(low, high, allow_nan=False).map(lambda v: round(v, 3))
-    around = st.floats(low - 2, high + 2, allow_nan=False).map(lambda v: round(v, 3))
+    around = st.floats(lowest, highest, allow_nan=False).map(lambda v: round(v, 3))
     return st.one_of(inside, around, st.sampled_from([low, high]))
 
 
+def _sampling_ceiling(case: PlanCase) -> Ceiling:
+    """What `kimi-conformance rules` counts (the examples per thinking mode), each request asking for at most what
+    the body with the widest value asks for (`n` multiplies the output cap)."""
+    target_id, rule_id = case.params["model_param"]
+    rule, model = load_rules().rule(rule_id), case.info
+    assert rule is not None and rule.param is not None
+    param, build = rule.param, ProbeBuilder(model, target_id)
+    widest = []
+    for off in build.modes():
+        top = _widest(param, not off and model.supports_reasoning)[1]
+        body = build.body(off, **{param.name: int(top) if param.integer else top}, **companions(param, model))
+        widest.append(sends(body))
+    most = max(widest, key=lambda ceiling: ceiling.tokens or 0)
+    return most * (len(widest) * RULE_EXAMPLES[case.settings.profile])
+
+
+@ceiling(_sampling_ceiling)
 def test_sampling_explored(
     model_param: tuple[str, str],
     target_client: TargetClient,

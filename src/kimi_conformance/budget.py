@@ -45,6 +45,11 @@ STALLS = ("went silent mid-body", "stream timeout ran out")
 """What the transport says of a stream cut by a timeout (`transport._read_body`)."""
 
 
+class PlanExceeded(BudgetReached):
+    """A test would send more than its planned ceiling (`runner/plan.py`, `--plan`): a bug in the plan. The run
+    stops there, as when the budget is spent, and says so."""
+
+
 class QuotaExceeded(KimiConformanceError):
     """The target says the account's quota or balance is exhausted (`exceeded_current_quota_error`)."""
 
@@ -157,17 +162,27 @@ class Guard:
     unanswered_limit: int = UNANSWERED_LIMIT
     stalled: list[str] = field(default_factory=list)
     """Why each of the last streams in a row was cut by a timeout (emptied by a stream that ends)."""
+    ceilings: dict[str, tuple[int, int | None]] = field(default_factory=dict)
+    """The run's plan: each test's ceiling of requests and of tokens asked for (prompt + output cap, as
+    `projected_tokens` counts them; None: no bound), held as a hard limit. A test not in it is not limited."""
+    test: str = ""
+    """The test whose requests are admitted now (the plugin sets it)."""
+    asked: dict[str, list[int]] = field(default_factory=dict)
+    """Per test: the requests admitted (429 retries apart) and the tokens they asked for."""
     sleep: Callable[[float], None] = time.sleep
     _last_start: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def admit(self, request_json: Any = None, *, within_budget: bool = True) -> None:
-        """Wait for this request's turn; raise BudgetReached if it would go past the budget. A request sent
-        `within_budget=False` (removing what the run created, after it stopped) is paced and counted apart
-        (`cleanup_requests`), never refused."""
+    def admit(self, request_json: Any = None, *, within_budget: bool = True, retry: bool = False) -> None:
+        """Wait for this request's turn; raise BudgetReached if it would go past the budget, PlanExceeded if it
+        would take its test past the test's ceiling (a `retry` of a 429 is not counted there: the plan counts
+        requests, and says how many 429 retries may add). A request sent `within_budget=False` (removing what the
+        run created, after it stopped) is paced and counted apart (`cleanup_requests`), never refused."""
         with self._lock:
             if within_budget:
                 self._refuse_past_budget(request_json)
+                if not retry:
+                    self._refuse_past_plan(request_json)
                 self.spent.requests += 1
             else:
                 self.spent.cleanup_requests += 1
@@ -192,6 +207,23 @@ class Guard:
             )
         if self.reached is not None:
             raise BudgetReached(self.reached)
+
+    def _refuse_past_plan(self, request_json: Any) -> None:
+        ceiling = self.ceilings.get(self.test)
+        asked = self.asked.setdefault(self.test, [0, 0])
+        projected = projected_tokens(request_json)
+        if ceiling is not None:
+            requests, tokens = ceiling
+            over = asked[0] + 1 > requests or (tokens is not None and asked[1] + projected > tokens)
+            if over:
+                self.reached = (
+                    f"{self.test} would pass its planned ceiling ({requests} requests, {tokens} tokens; `--plan`): "
+                    f"its request {asked[0] + 1} asks for {projected} tokens after {asked[1]}: a bug in the plan "
+                    "(runner/plan.py or the test's `ceiling` mark), so the run stops here"
+                )
+                raise PlanExceeded(self.reached)
+        asked[0] += 1
+        asked[1] += projected
 
     def answered(self, usable: bool) -> None:
         """Count a request without a usable answer (or reset the count on an answer)."""

@@ -28,6 +28,7 @@ from kimi_conformance.rules import ModelInfo
 from kimi_conformance.runner.cleanup import leave_as_found
 from kimi_conformance.runner.interrupt import stop_on_interrupt
 from kimi_conformance.runner.merge import RunPart, run_result
+from kimi_conformance.runner.plan import Ceiling, Plan, PlanCase, model_param, plan_test
 from kimi_conformance.runner.session import ConformanceSession
 from kimi_conformance.runner.state import RunState, worker_count
 from kimi_conformance.runner.target import Target, TargetProbe, client_for, open_target
@@ -100,7 +101,9 @@ def _stop_early(item: pytest.Item, exc: BudgetReached | QuotaExceeded) -> None:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_setup(item: pytest.Item) -> Generator[None, object, object]:
-    run_state(item.config).session.current_test = item.nodeid  # what its requests are recorded under
+    state = run_state(item.config)
+    state.session.current_test = item.nodeid  # what its requests are recorded under
+    state.guard.test = item.nodeid  # and held to the test's planned ceiling
     stop: BudgetReached | QuotaExceeded
     try:
         return (yield)
@@ -112,15 +115,23 @@ def pytest_runtest_setup(item: pytest.Item) -> Generator[None, object, object]:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "conformance: a test of the conformance suite (uses the target)")
-    workers = _worker_count(config)
+    config.addinivalue_line(
+        "markers", "ceiling(CEILING, resend=False): the most a test sends (runner/plan.py; `--plan` prints them)"
+    )
     try:
         settings = _settings(config)
+    except KimiConformanceError as exc:
+        raise pytest.UsageError(str(exc)) from exc
+    if settings.plan and not _is_worker(config):  # one process collects and plans; nothing is run
+        config.option.numprocesses, config.option.dist, config.option.tx = 0, "no", []
+    workers = _worker_count(config)
+    try:
         MockConfig(faults=frozenset(settings.mock_faults))  # unknown fault names are a usage error
         run_id = config.workerinput["kimi_run_id"] if _is_worker(config) else None  # type: ignore[attr-defined]
         state = RunState.start(settings, workers, run_id)
     except KimiConformanceError as exc:
         raise pytest.UsageError(str(exc)) from exc
-    if not settings.is_mock and settings.api_key() is None:
+    if not settings.is_mock and settings.api_key() is None and not (settings.plan and settings.models):
         raise pytest.UsageError(f"--target {settings.target} needs an API key in ${settings.api_key_env}")
     if settings.concurrency is not None and workers > settings.concurrency:
         raise pytest.UsageError(
@@ -155,6 +166,49 @@ class _XdistHooks:
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
         if not self.state.collected:
             self.state.collected[:] = list(ids)
+
+
+def ceiling(declared: Ceiling | Callable[[PlanCase], Ceiling], *, resend: bool = False) -> pytest.MarkDecorator:
+    """The mark of a suite test's ceiling (`runner/plan.py`): a Ceiling, or a function of the test's PlanCase
+    returning one; `resend`: each of its requests may be sent again by `--attempts K` (counted K times)."""
+    return pytest.mark.ceiling.with_args(declared, resend=resend)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """The plan of the collected tests (`--plan` prints it); the guard holds each test to its ceiling."""
+    if STATE not in session.config.stash:
+        return
+    marks = {item.nodeid: item.get_closest_marker("ceiling") for item in session.items}
+    state = run_state(session.config)
+    if not state.settings.plan and not any(marks.values()):
+        return  # no suite of ours (and no request to learn the models for it)
+    models = tuple(state.models)
+    known = tuple(info for m in models if (info := target_model_info(session.config, m)) is not None)
+    tests = []
+    for item in session.items:
+        params = dict(item.callspec.params) if isinstance(item, pytest.Function) and hasattr(item, "callspec") else {}
+        model_id = model_param(params, models)
+        model = target_model_info(session.config, model_id) if model_id is not None else None
+        mark = marks[item.nodeid]
+        if item.get_closest_marker("skip") is not None:  # not run: nothing sent (a case without a model)
+            mark = pytest.mark.ceiling(Ceiling()).mark
+        case = PlanCase(params, state.settings, model_id, model, known)
+        try:
+            tests.append(plan_test(item.nodeid, (mark.args, dict(mark.kwargs)) if mark else None, case))
+        except (KimiConformanceError, ValueError) as exc:
+            raise pytest.UsageError(f"{item.nodeid}: its ceiling cannot be planned: {exc}") from exc
+    probe_sent = not state.settings.is_mock and not state.settings.models
+    state.plan = Plan(state.settings, models, tuple(tests), probe_sent)
+    state.guard.ceilings = state.plan.limits()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session: pytest.Session) -> bool | None:
+    """`--plan`: nothing runs (the plan is printed in the terminal summary)."""
+    if STATE in session.config.stash and run_state(session.config).settings.plan:
+        return True
+    return None
 
 
 def target_models(config: pytest.Config) -> list[str]:
@@ -346,6 +400,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    plan = run_state(config).plan if STATE in config.stash else None
+    if plan is not None and plan.settings.plan:
+        terminalreporter.section("kimi-conformance plan")
+        for line in plan.lines(verbose=config.get_verbosity() > 0):
+            terminalreporter.write_line(line)
     found = config.stash.get(RESULT, None)
     if found is None:
         return

@@ -108,6 +108,11 @@ class Settings:
     max_tokens: int | None = option(
         None, "Budget: stop cleanly before spending more tokens (prompt + completion, from usage)"
     )
+    plan: bool = option(
+        False,
+        "Print the run's ceilings of requests and tokens, per suite and model, and send nothing (a URL target "
+        "without --model is asked for its models: that one request); the run never passes them",
+    )
     rpm: float | None = option(None, "At most this many requests per minute (split between workers)")
     concurrency: int | None = option(
         None, "At most this many requests in flight: each worker sends one at a time, so this caps -n"

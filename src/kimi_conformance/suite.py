@@ -12,6 +12,7 @@ from kimi_conformance.profiles import FIDELITY_SCHEMAS, PROFILES, RULE_EXAMPLES
 from kimi_conformance.pytest_plugin import (
     RecordFidelity,
     Verify,
+    ceiling,
     run_guard,
     run_settings,
     target_model_info,
@@ -21,6 +22,15 @@ from kimi_conformance.redaction import Redactor
 from kimi_conformance.rules import ModelInfo, ParamRule, Rule, load_rules
 from kimi_conformance.rules.probes import Probe, ProbeBuilder, companions, probes_for_rule
 from kimi_conformance.rules.request_rules import ChatView, broken_rules, thinking_on
+from kimi_conformance.runner.plan import (
+    Ceiling,
+    PlanCase,
+    chat_tokens,
+    contract_ceiling,
+    prompt_tokens,
+    sends,
+    sends_if,
+)
 from kimi_conformance.runner.scenarios import (
     TIME_TOOL,
     WEATHER_TOOL,
@@ -57,6 +67,7 @@ __all__ = [
     "TIME_TOOL",
     "WEATHER_TOOL",
     "Answer",
+    "Ceiling",
     "ChatView",
     "ConformanceSession",
     "Exchange",
@@ -64,6 +75,7 @@ __all__ = [
     "KimiConformanceError",
     "ModelInfo",
     "ParamRule",
+    "PlanCase",
     "Probe",
     "ProbeBuilder",
     "RecordFidelity",
@@ -79,9 +91,12 @@ __all__ = [
     "batch_line",
     "broken_rules",
     "call_case",
+    "ceiling",
     "chat",
+    "chat_tokens",
     "companions",
     "contract",
+    "contract_ceiling",
     "corpus",
     "exchange_for",
     "forced_tool_call",
@@ -92,10 +107,13 @@ __all__ = [
     "named_tool_choice",
     "no_thinking_switch",
     "probes_for_rule",
+    "prompt_tokens",
     "run_guard",
     "run_settings",
     "sampling_for_choices",
     "send_probe",
+    "sends",
+    "sends_if",
     "target_model_info",
     "target_models",
     "thinking_disabled",

@@ -118,7 +118,7 @@ class TargetClient:
         attempt = 0
         while True:
             if self.guard is not None:
-                self.guard.admit(json_body, within_budget=within_budget)
+                self.guard.admit(json_body, within_budget=within_budget, retry=attempt > 0)
             exchange = self._send_once(operation, request, json_body)
             if self.ledger is not None:
                 self.ledger.observe(exchange)

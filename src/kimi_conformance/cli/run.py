@@ -78,6 +78,8 @@ def run(workers: str | None, pytest_args: tuple[str, ...], **values: Any) -> Non
     pytest_args = tuple(_suite_module(arg) for arg in pytest_args)
     # The whole suite, unless the extra arguments name test files or nodes of their own.
     names_tests = any(Path(arg.split("::")[0]).exists() for arg in pytest_args if not arg.startswith("-"))
+    # `--plan -v` lists every test's ceiling: pytest's verbosity, which our usual `-q` would cancel.
+    listing = bool(values.get("plan")) and any(arg in ("-v", "--verbose") for arg in pytest_args)
     # `-o addopts=`: the suite runs the same whatever pytest options the current project sets for its own tests.
     args = [
         sys.executable,
@@ -88,7 +90,7 @@ def run(workers: str | None, pytest_args: tuple[str, ...], **values: Any) -> Non
         "no:cacheprovider",
         "-o",
         "addopts=",
-        "-q",
+        *([] if listing else ["-q"]),
         "-rfE",
         *forwarded(values),
         *(["-n", workers] if workers is not None else []),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 import schemathesis
 from schemathesis import GenerationMode
@@ -15,7 +15,7 @@ from schemathesis.core.mutations import OperatorKind
 from schemathesis.core.parameters import ParameterLocation
 
 from kimi_conformance import contract
-from kimi_conformance.budget import Guard
+from kimi_conformance.budget import Guard, projected_tokens
 from kimi_conformance.contract import contract_path, load_contract
 from kimi_conformance.exchange import Exchange, External
 from kimi_conformance.findings import Severity
@@ -24,6 +24,7 @@ from kimi_conformance.redaction import Redactor
 from kimi_conformance.rules import load_rules
 from kimi_conformance.rules.request_rules import ChatView, broken_rules, thinking_on
 from kimi_conformance.runner.case_transport import attach, session_of
+from kimi_conformance.runner.plan import generated_token_ceiling
 from kimi_conformance.runner.scenarios import SMALL_MAX_TOKENS
 from kimi_conformance.transport import TargetClient
 
@@ -104,10 +105,17 @@ def _is_empty_file(value: Any) -> bool:
 
 
 def filter_generated_body(ctx: Any, body: Any) -> bool:
-    """Drop generated chat bodies that break a cross-field rule (valid-looking yet rightly refused)."""
+    """Drop generated chat bodies that break a cross-field rule (valid-looking yet rightly refused), and those
+    that would ask for more tokens than GENERATED_TOKENS, or for an unbounded output (both caps broken)."""
     path = _operation_path(ctx)
     if path == "/v1/files" and isinstance(body, dict) and _is_empty_file(body.get("file")):
         return False
+    if isinstance(body, dict) and isinstance(body.get("messages"), list):
+        capped = cap_generated_tokens(ctx, dict(body))
+        if path == "/v1/chat/completions" and not any(_usable(capped.get(key)) for key in CAPS):
+            return False  # both caps broken: nothing bounds what a target that served it would write
+        if projected_tokens(capped) > generated_token_ceiling(path):
+            return False
     if path != "/v1/chat/completions" or not isinstance(body, dict):
         return True
     model = load_rules().model(str(body.get("model")))
@@ -121,13 +129,29 @@ def filter_generated_body(ctx: Any, body: Any) -> bool:
         return True
 
 
+CAPS = ("max_completion_tokens", "max_tokens")
+
+
+def _number(value: Any) -> TypeGuard[int | float]:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _usable(cap: Any) -> bool:
+    """Whether an output cap bounds the answer: a number of at least 1."""
+    return _number(cap) and cap >= 1
+
+
 def cap_generated_tokens(ctx: Any, body: Any) -> Any:
-    """Keep generated chat requests cheap: at most SMALL_MAX_TOKENS of output."""
+    """Keep generated chat requests cheap: at most SMALL_MAX_TOKENS of output, asked for where the body asks for no
+    usable cap (`max_completion_tokens`, or `max_tokens` when the other is the field a negative case breaks)."""
     if _operation_path(ctx) == "/v1/chat/completions" and isinstance(body, dict):
-        for key in ("max_completion_tokens", "max_tokens"):
+        for key in CAPS:
             value = body.get(key)  # 3138.0 is an integer to JSON Schema, and to the API
-            if isinstance(value, int | float) and not isinstance(value, bool) and value > SMALL_MAX_TOKENS:
+            if _number(value) and value > SMALL_MAX_TOKENS:
                 body[key] = SMALL_MAX_TOKENS
+        free = [key for key in CAPS if key not in body]
+        if free and not any(_usable(body.get(key)) for key in CAPS):
+            body[free[0]] = SMALL_MAX_TOKENS
     return body
 
 

@@ -14,6 +14,7 @@ from kimi_conformance.budget import Guard
 from kimi_conformance.checks import CheckContext, select
 from kimi_conformance.fidelity import FidelityTally
 from kimi_conformance.pricing import load_prices
+from kimi_conformance.runner.plan import Plan
 from kimi_conformance.runner.session import ConformanceSession
 from kimi_conformance.runner.target import TargetProbe, probe_target
 from kimi_conformance.settings import Settings
@@ -60,6 +61,8 @@ class RunState:
     """What this process's client created on the account and removed (`AccountLedger.summary()`), once done."""
     fidelity: FidelityTally = field(default_factory=FidelityTally)
     """The tool-call fidelity suite's classified answers (merged across workers like the outcomes)."""
+    plan: Plan | None = None
+    """The ceilings of the tests this process collected (`runner/plan.py`), which its guard holds them to."""
 
     @classmethod
     def start(cls, settings: Settings, workers: int, run_id: str | None = None) -> RunState:

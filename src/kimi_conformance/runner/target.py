@@ -115,7 +115,10 @@ def probe_target(
     settings: Settings, guard: Guard | None, observer: Callable[[Exchange], None] | None = None
 ) -> TargetProbe:
     """The models to exercise: `--model`, else what the target lists that the contract knows. A URL target is
-    asked once (`GET /models`, which also shows whether it answers at all); the embedded mock serves the table."""
+    asked once (`GET /models`, which also shows whether it answers at all); the embedded mock serves the table.
+    `--plan` with `--model` asks nothing."""
+    if settings.plan and settings.models:
+        return TargetProbe(settings.models)
     if settings.is_mock:
         served = tuple(model.id for model in load_rules().models.values() if in_lineup(model, settings.mock_lineup))
         return TargetProbe(settings.models or served, not_offered=_not_offered(served, {}))
