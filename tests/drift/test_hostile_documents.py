@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import copy
 import json
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -169,32 +167,6 @@ def test_what_is_no_openapi_document_is_one_line(tmp_path: Path, content: str, m
 # -- URLs
 
 
-@pytest.fixture
-def server() -> Iterator[tuple[str, dict[str, tuple[int, bytes]]]]:
-    """A loopback HTTP server answering each path with the (status, body) put in the dict it yields."""
-    answers: dict[str, tuple[int, bytes]] = {}
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            status, body = answers.get(self.path, (404, b"not here"))
-            self.send_response(status)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}", answers
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-
-
 def test_a_document_at_a_url_is_read_like_a_file(
     server: tuple[str, dict[str, tuple[int, bytes]]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -289,8 +261,9 @@ def test_a_json_pointer_may_index_a_list() -> None:
 _SCALARS = st.one_of(st.none(), st.booleans(), st.integers(), st.integers(min_value=10**310), st.floats(),
                      st.text(max_size=5))  # fmt: skip
 _VALUES = st.recursive(_SCALARS, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
-    st.sampled_from(["type", "required", "properties", "items", "allOf", "oneOf", "enum", "minimum", "content",
-                     "schema", "responses", "parameters", "name", "in", "$ref", "x"]), inner, max_size=3),
+    st.sampled_from(["type", "required", "properties", "items", "allOf", "oneOf", "anyOf", "enum", "const", "title",
+                     "minimum", "content", "schema", "responses", "parameters", "name", "in", "$ref", "discriminator",
+                     "propertyName", "mapping", "x"]), inner, max_size=3),
     max_leaves=8)  # fmt: skip
 
 
@@ -322,7 +295,11 @@ _BASE: dict[str, Any] = {
         "tags": {"type": "array", "items": {"type": "string"}},
         "value": {"oneOf": [{"type": "integer"}, {"type": ["string", "null"]}], "const": 1},
         "self": _ITEM,
-    }}}},
+        "part": {"oneOf": [{"$ref": "#/components/schemas/Text"}, {"title": "image", "type": "object", "properties": {
+            "kind": {"const": "image"}, "url": {"type": "string"}}}], "discriminator": {"propertyName": "kind",
+                                                                                       "mapping": {"text": "Text"}}},
+        "parts": {"anyOf": [{"type": "object", "properties": {"kind": {"enum": ["text", "image"]}}}]},
+    }}, "Text": {"type": "object", "properties": {"kind": {"enum": ["text"]}, "text": {"type": "string"}}}}},
 }  # fmt: skip
 """Every construct the diff reads, small enough to diff hundreds of times a second."""
 _PLACES = list(_places(_BASE))

@@ -70,6 +70,34 @@ def _response_enum_removed(doc: Doc) -> None:
     schemas(doc)["BatchStatus"]["enum"].remove("expired")
 
 
+def _chat_union(doc: Doc) -> Doc:
+    return schemas(doc)["ChatCompletionRequest"]  # type: ignore[no-any-return]
+
+
+def _k3_ids(doc: Doc) -> list[str]:
+    return schemas(doc)["KimiK3ChatRequest"]["allOf"][1]["properties"]["model"]["enum"]  # type: ignore[no-any-return]
+
+
+def _family_added(doc: Doc) -> None:
+    family = copy.deepcopy(schemas(doc)["KimiK3ChatRequest"])
+    family["title"] = "kimi-k4"
+    family["allOf"][1]["properties"]["model"]["enum"] = ["kimi-k4"]
+    schemas(doc)["KimiK4ChatRequest"] = family
+    _chat_union(doc)["oneOf"].append({"$ref": "#/components/schemas/KimiK4ChatRequest"})
+    _chat_union(doc)["discriminator"]["mapping"]["kimi-k4"] = "#/components/schemas/KimiK4ChatRequest"
+
+
+def _family_removed(doc: Doc) -> None:
+    _chat_union(doc)["oneOf"].remove({"$ref": "#/components/schemas/KimiK3ChatRequest"})
+    mapping = _chat_union(doc)["discriminator"]["mapping"]
+    for model in _k3_ids(doc):
+        del mapping[model]
+
+
+def _stream_usage(doc: Doc) -> list[Doc]:
+    return schemas(doc)["ChatCompletionChunk"]["properties"]["usage"]["anyOf"]  # type: ignore[no-any-return]
+
+
 MUTATIONS: dict[str, Callable[[Doc], object]] = {
     "operation-removed": _remove_operation,
     "operation-added": _add_operation,
@@ -99,6 +127,12 @@ MUTATIONS: dict[str, Callable[[Doc], object]] = {
     "response-range-tightened": lambda d: _model(d)["properties"]["context_length"].update(minimum=1024),
     "media-type-removed": _media_removed,
     "media-type-added": _media_added,
+    "model-id-added": lambda d: _k3_ids(d).append("kimi-k3.2"),
+    "model-id-removed": lambda d: _k3_ids(d).remove("kimi-k3.1-pro-highspeed"),
+    "request-variant-added": _family_added,
+    "request-variant-removed": _family_removed,
+    "response-variant-added": lambda d: _stream_usage(d).append({"type": "string"}),
+    "response-variant-removed": lambda d: _stream_usage(d).remove({"type": "null"}),
 }
 
 

@@ -64,7 +64,11 @@ def traffic(run: Path, output: str, fail_on: str, overlay_path: Path | None) -> 
 @click.option("--junit", "junit_path", type=click.Path(dir_okay=False, path_type=Path), help="Also write JUnit XML.")
 @click.option("--fail-on", type=click.Choice(FAIL_ON), default="breaking", show_default=True, help="What exits 1.")
 def spec(old: str, new: str, output: str, junit_path: Path | None, fail_on: str) -> None:
-    """Compare OLD and NEW (paths or URLs; YAML or JSON; OpenAPI 3.0 or 3.1) and classify every change."""
+    """Compare OLD and NEW (paths or URLs; YAML or JSON; OpenAPI 3.0 or 3.1) and classify every change.
+
+    Moonshot's published spec is https://platform.kimi.ai/docs/openapi.json. Union branches are matched by
+    identity (discriminating values, title, structure), never by position, and named in pointers:
+    `oneOf[kimi-k2.6]`."""
     try:
         changes = compare_documents(read_document(old), read_document(new), (old, new))
     except ConfigError as exc:

@@ -264,8 +264,28 @@ def expansion(document: dict[str, Any], source: str = "the document") -> int:
     return count(document, (), 1)
 
 
+class Inlined(dict[str, Any]):
+    """A schema `resolved` put where a `$ref` was, remembering the reference: a discriminator's `mapping` names
+    the branches of a union by the references written in it. It compares equal to the plain mapping."""
+
+    __slots__ = ("ref",)
+
+    def __init__(self, content: dict[str, Any], ref: str) -> None:
+        super().__init__(content)
+        self.ref = ref
+
+
+def reference_of(schema: Any) -> str | None:
+    """The local `$ref` `schema` was written as (resolved in place, or left as a `$ref` where it closes a cycle)."""
+    if isinstance(schema, Inlined):
+        return schema.ref
+    ref = schema.get("$ref") if isinstance(schema, dict) else None
+    return ref if isinstance(ref, str) else None
+
+
 def resolved(document: dict[str, Any], source: str = "the document") -> dict[str, Any]:
-    """The document with local `$ref`s replaced by what they point at (siblings of a `$ref` kept, as in 3.1).
+    """The document with local `$ref`s replaced by what they point at (siblings of a `$ref` kept, as in 3.1;
+    each one an `Inlined` that remembers its reference).
     A `$ref` is left as it is where it closes a cycle, and deeper than `MAX_DEPTH` levels (no diff looks that
     deep); one that expands the document past `MAX_NODES` is a one-line ConfigError naming `source`."""
     expansion(document, source)
@@ -281,7 +301,7 @@ def resolved(document: dict[str, Any], source: str = "the document") -> dict[str
                 return {"$ref": ref}
             target = walk(_pointer(document, ref, source), (*trail, ref), depth + 1)
             siblings = {k: walk(v, trail, depth + 1) for k, v in node.items() if k != "$ref"}
-            return {**target, **siblings} if isinstance(target, dict) else target
+            return Inlined({**target, **siblings}, ref) if isinstance(target, dict) else target
         return {key: walk(value, trail, depth + 1) for key, value in node.items()}
 
     result = walk(document, (), 1)

@@ -43,8 +43,8 @@ def render_markdown(changes: list[Change], old: str, new: str) -> str:
         lines += ["| rule | kind | severity | where | what |", "|---|---|---|---|---|"]
         for c in changes:
             kind = "breaking" if c.rule.breaking else "non-breaking"
-            detail = c.detail.replace("|", "\\|")
-            lines.append(f"| `{c.rule.id}` {c.rule.name} | {kind} | {c.rule.severity} | `{c.pointer}` | {detail} |")
+            detail, where = c.detail.replace("|", "\\|"), c.pointer.replace("|", "\\|")  # a title may hold one
+            lines.append(f"| `{c.rule.id}` {c.rule.name} | {kind} | {c.rule.severity} | `{where}` | {detail} |")
     return "\n".join(lines) + "\n"
 
 

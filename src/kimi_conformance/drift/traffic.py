@@ -14,7 +14,7 @@ from jsonschema import Draft202012Validator
 from kimi_conformance import contract, strict_json
 from kimi_conformance.chunks import read_stream
 from kimi_conformance.drift.documents import resolved
-from kimi_conformance.drift.spec_diff import flatten
+from kimi_conformance.drift.keywords import flatten
 from kimi_conformance.errors import ConfigError
 from kimi_conformance.rules import load_rules
 
