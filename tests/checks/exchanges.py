@@ -8,11 +8,28 @@ from typing import Any
 
 from kimi_conformance.checks import CHECKS, CheckContext, Outcome, Status, run_checks
 from kimi_conformance.exchange import Exchange
+from kimi_conformance.findings import Finding, Severity
 
 MODEL = "kimi-k2-turbo-preview"
 CHAT_URL = "http://127.0.0.1:1/v1/chat/completions"
 HEAD = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1764547200, "model": MODEL}
 USAGE = {"prompt_tokens": 8, "completion_tokens": 2, "total_tokens": 10}
+TOOL: dict[str, Any] = {
+    "type": "function",
+    "function": {"name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}},
+}
+LOOSE_TOOL = {"type": "function", "function": {**TOOL["function"], "strict": False}}
+"""TOOL with `strict: false`: only a JSON object is guaranteed, not the schema (facts §3.6)."""
+WEB_SEARCH = {"type": "builtin_function", "function": {"name": "$web_search"}}
+CALL = {"id": "call_0", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}}
+"""A whole call of TOOL, as a non-streaming message carries it."""
+
+
+def counts(prompt: Any = 8, completion: Any = 2, total: Any = None, **extra: Any) -> dict[str, Any]:
+    """A usage object's counts (total = prompt + completion unless given, when both are integers)."""
+    if total is None and isinstance(prompt, int) and isinstance(completion, int):
+        total = prompt + completion
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": total, **extra}
 
 
 def chat_request(**extra: Any) -> dict[str, Any]:
@@ -30,6 +47,13 @@ def completion(**extra: Any) -> dict[str, Any]:
         "usage": USAGE,
         **extra,
     }
+
+
+def answer(content: Any = "OK", finish: Any = "stop", model: str = MODEL, **fields: Any) -> dict[str, Any]:
+    """A completion from `model` whose one choice says `content` (with further message fields) and ends with
+    `finish`."""
+    reply = {"role": "assistant", "content": content, **fields}
+    return completion(model=model, choices=[{"index": 0, "message": reply, "finish_reason": finish}])
 
 
 def exchange(
@@ -74,14 +98,45 @@ def done() -> bytes:
     return b"data: [DONE]\n\n"
 
 
+ROLE = {"role": "assistant", "content": ""}
+"""A choice's first delta, as the documented first chunk carries it (facts §3.10)."""
+NO_USAGE: Any = object()
+"""Leave `usage` out of a finishing chunk (where None would send `null`)."""
+
+
+def chunk_choice(
+    delta: dict[str, Any] | None = None, finish: Any = None, index: int = 0, **extra: Any
+) -> dict[str, Any]:
+    """One choice of a chunk."""
+    return {"index": index, "delta": delta if delta is not None else {}, "finish_reason": finish, **extra}
+
+
+def choice_events(
+    *deltas: dict[str, Any],
+    finish: Any = "stop",
+    usage: Any = USAGE,
+    first: dict[str, Any] = ROLE,
+    index: int = 0,
+    **top: Any,
+) -> list[bytes]:
+    """One choice's events, without [DONE]: its `first` delta, `deltas` one chunk each, and its finishing chunk
+    carrying `usage` (Moonshot-style, in the choice; NO_USAGE: none); `top` fields (`model`...) on every chunk."""
+    tail = chunk_choice(finish=finish, index=index, **({} if usage is NO_USAGE else {"usage": usage}))
+    return [
+        chunk_event(chunk_choice(first, index=index), **top),
+        *(chunk_event(chunk_choice(delta, index=index), **top) for delta in deltas),
+        chunk_event(tail, **top),
+    ]
+
+
+def arguments_piece(arguments: str, index: int = 0, **extra: Any) -> dict[str, Any]:
+    """A later fragment of tool call `index`, carrying a piece of its arguments."""
+    return {"index": index, "function": {"arguments": arguments}, **extra}
+
+
 def text_stream_events(text: str = "OK", finish: str = "stop", usage: dict[str, Any] | None = None) -> list[bytes]:
     """The events of a conformant one-choice stream answering `text` (Moonshot-style usage in the last choice)."""
-    return [
-        chunk_event({"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}),
-        chunk_event({"index": 0, "delta": {"content": text}, "finish_reason": None}),
-        chunk_event({"index": 0, "delta": {}, "finish_reason": finish, "usage": usage or USAGE}),
-        done(),
-    ]
+    return [*choice_events({"content": text}, finish=finish, usage=usage or USAGE), done()]
 
 
 def chat_stream(events: list[bytes] | None = None, status: int = 200, **request: Any) -> Exchange:
@@ -103,11 +158,23 @@ def status(code: str, exchange: Exchange, ctx: CheckContext | None = None) -> St
     return outcome(code, exchange, ctx).status
 
 
-def message(code: str, exchange: Exchange, ctx: CheckContext | None = None) -> str:
-    """The finding's message of check `code` on `exchange`, which must fail."""
+def finding(code: str, exchange: Exchange, ctx: CheckContext | None = None) -> Finding:
+    """The finding of check `code` on `exchange`, which must fail."""
     result = outcome(code, exchange, ctx)
     assert result.finding is not None, f"{code} did not fail: {result.status}"
-    return result.finding.message
+    return result.finding
+
+
+def message(code: str, exchange: Exchange, ctx: CheckContext | None = None) -> str:
+    """The finding's message of check `code` on `exchange`, which must fail."""
+    return finding(code, exchange, ctx).message
+
+
+def warning(code: str, exchange: Exchange, ctx: CheckContext | None = None) -> str:
+    """The finding's message of check `code` on `exchange`, which must fail with a warning."""
+    found = finding(code, exchange, ctx)
+    assert found.severity is Severity.WARNING, f"{code} failed with {found.severity.value}"
+    return found.message
 
 
 # Contract operations, resources and error envelopes (for the http, schema, errors, resources and rules checks).

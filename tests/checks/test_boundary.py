@@ -16,12 +16,7 @@ from kimi_conformance.exchange import Exchange
 from kimi_conformance.findings import Severity, Violation, blocks
 from kimi_conformance.report import RunResult, write_reports
 from kimi_conformance.runner.session import ConformanceSession
-from tests.checks.exchanges import chat_json, chat_stream, chunk_event, done
-
-TOOL = {
-    "type": "function",
-    "function": {"name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}},
-}
+from tests.checks.exchanges import TOOL, chat_json, chat_stream, chunk_event, done
 
 
 def oops_stream() -> Exchange:

@@ -11,10 +11,16 @@ from kimi_conformance.checks import CHECKS, CheckContext, Status
 from kimi_conformance.exchange import Exchange
 from kimi_conformance.findings import Severity
 from tests.checks.exchanges import (
+    CALL,
+    LOOSE_TOOL,
+    TOOL,
     USAGE,
+    WEB_SEARCH,
+    answer,
     chat_json,
     chat_request,
     completion,
+    counts,
     exchange,
     message,
     outcome,
@@ -22,33 +28,12 @@ from tests.checks.exchanges import (
 )
 
 CHAT_CODES = [f"CHAT{number:03d}" for number in range(1, 13)]
-TOOL: dict[str, Any] = {
-    "type": "function",
-    "function": {"name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}},
-}
-WEB_SEARCH = {"type": "builtin_function", "function": {"name": "$web_search"}}
-LOOSE_TOOL = {"type": "function", "function": {**TOOL["function"], "strict": False}}
-"""TOOL with `strict: false`: only a JSON object is guaranteed, not the schema (facts §3.6)."""
-CALL = {"id": "call_0", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}}
 PARTIAL = [{"role": "user", "content": "Tell a story"}, {"role": "assistant", "content": "Once", "partial": True}]
 ESTIMATE_URL = "http://127.0.0.1:1/v1/tokenizers/estimate-token-count"
 
 
-def answer(content: Any = "OK", finish: Any = "stop", **fields: Any) -> dict[str, Any]:
-    """A completion whose one choice says `content` (with further message fields) and ends with `finish`."""
-    reply = {"role": "assistant", "content": content, **fields}
-    return completion(choices=[{"index": 0, "message": reply, "finish_reason": finish}])
-
-
 def choice(index: Any, finish: Any = "stop") -> dict[str, Any]:
     return {"index": index, "message": {"role": "assistant", "content": "OK"}, "finish_reason": finish}
-
-
-def usage(prompt: Any = 8, completion_tokens: Any = 2, total: Any = None, **extra: Any) -> dict[str, Any]:
-    """A usage object (total = prompt + completion unless given)."""
-    if total is None and isinstance(prompt, int) and isinstance(completion_tokens, int):
-        total = prompt + completion_tokens
-    return {"prompt_tokens": prompt, "completion_tokens": completion_tokens, "total_tokens": total, **extra}
 
 
 def calling(*calls: Any, finish: str = "tool_calls") -> dict[str, Any]:
@@ -204,22 +189,22 @@ def test_chat003_fails_on_tool_calls_true_with_finish_reason_stop() -> None:
 # CHAT004: usage arithmetic
 
 
-@pytest.mark.parametrize("body", [completion(usage=None), completion(usage=usage(prompt="8", total=10))])
+@pytest.mark.parametrize("body", [completion(usage=None), completion(usage=counts(prompt="8", total=10))])
 def test_chat004_is_not_applicable_without_integer_usage(body: dict[str, Any]) -> None:
     assert status("CHAT004", chat_json(body)) is Status.NOT_APPLICABLE
 
 
-@pytest.mark.parametrize("counts", [USAGE, usage(cached_tokens=8, prompt_tokens_details={"cached_tokens": 8})])
+@pytest.mark.parametrize("counts", [USAGE, counts(cached_tokens=8, prompt_tokens_details={"cached_tokens": 8})])
 def test_chat004_passes_on_consistent_usage(counts: dict[str, Any]) -> None:
     assert status("CHAT004", chat_json(completion(usage=counts))) is Status.PASSED
 
 
 def test_chat004_fails_on_a_total_that_is_not_the_sum() -> None:
-    text = message("CHAT004", chat_json(completion(usage=usage(total=11))))
+    text = message("CHAT004", chat_json(completion(usage=counts(total=11))))
     assert "total 11 for prompt 8 + completion 2\nExpected: total 10" in text
 
 
-@pytest.mark.parametrize("counts", [usage(cached_tokens=9), usage(prompt_tokens_details={"cached_tokens": 9})])
+@pytest.mark.parametrize("counts", [counts(cached_tokens=9), counts(prompt_tokens_details={"cached_tokens": 9})])
 def test_chat004_fails_on_more_cached_than_prompt_tokens(counts: dict[str, Any]) -> None:
     assert "cached_tokens 9 > prompt_tokens 8" in message("CHAT004", chat_json(completion(usage=counts)))
 
@@ -232,7 +217,7 @@ def test_chat004_fails_on_more_cached_than_prompt_tokens(counts: dict[str, Any])
     [
         (completion(), {}),
         (completion(usage=None), {"max_tokens": 16}),
-        (completion(usage=usage(completion_tokens="2", total=10)), {"max_tokens": 16}),
+        (completion(usage=counts(completion="2", total=10)), {"max_tokens": 16}),
     ],
     ids=["no cap", "no usage", "completion_tokens not an integer"],
 )
@@ -244,8 +229,8 @@ def test_chat005_is_not_applicable_without_a_cap_or_a_count(body: dict[str, Any]
     ("body", "request_fields"),
     [
         (completion(), {"max_tokens": 16}),
-        ({**answer("OK", "length"), "usage": usage(completion_tokens=2)}, {"max_completion_tokens": 2}),
-        (completion(choices=[choice(0), choice(1)], usage=usage(completion_tokens=8)), {"max_tokens": 5, "n": 2}),
+        ({**answer("OK", "length"), "usage": counts(completion=2)}, {"max_completion_tokens": 2}),
+        (completion(choices=[choice(0), choice(1)], usage=counts(completion=8)), {"max_tokens": 5, "n": 2}),
     ],
     ids=["under the cap", "length at the cap", "cap per choice"],
 )
@@ -254,7 +239,7 @@ def test_chat005_passes_within_the_cap(body: dict[str, Any], request_fields: Any
 
 
 def test_chat005_fails_on_more_completion_tokens_than_the_cap() -> None:
-    result = outcome("CHAT005", chat_json(completion(usage=usage(completion_tokens=20)), max_tokens=16))
+    result = outcome("CHAT005", chat_json(completion(usage=counts(completion=20)), max_tokens=16))
     assert result.finding is not None and result.finding.severity is Severity.ERROR
     assert "completion_tokens 20\nExpected: at most 16 per choice" in result.finding.message
 
@@ -520,12 +505,12 @@ def test_chat011_is_not_applicable_without_both_counts(chat: Exchange) -> None:
 
 @pytest.mark.parametrize("prompt", [8, 11])
 def test_chat011_passes_within_the_estimate_and_its_tolerance(prompt: int) -> None:
-    assert status("CHAT011", with_estimate(chat_json(completion(usage=usage(prompt))))) is Status.PASSED
+    assert status("CHAT011", with_estimate(chat_json(completion(usage=counts(prompt))))) is Status.PASSED
 
 
 @pytest.mark.parametrize("prompt", [7, 12])
 def test_chat011_warns_on_prompt_tokens_outside_the_estimate_range(prompt: int) -> None:
-    result = outcome("CHAT011", with_estimate(chat_json(completion(usage=usage(prompt)))))
+    result = outcome("CHAT011", with_estimate(chat_json(completion(usage=counts(prompt)))))
     assert result.finding is not None and result.finding.severity is Severity.WARNING
     assert f"prompt_tokens {prompt}\nExpected: 8..11" in result.finding.message
 

@@ -14,15 +14,16 @@ from kimi_conformance.exchange import Exchange
 from kimi_conformance.findings import Severity
 from tests.checks.exchanges import (
     USAGE,
+    answer,
     chat_json,
     chat_stream,
-    chunk_event,
+    choice_events,
     completion,
     done,
     message,
-    outcome,
     status,
     text_stream_events,
+    warning,
 )
 
 
@@ -47,9 +48,7 @@ def calling(*names: str) -> dict[str, Any]:
 
 
 def words(finish: str = "stop") -> dict[str, Any]:
-    return completion(
-        choices=[{"index": 0, "message": {"role": "assistant", "content": "It is"}, "finish_reason": finish}]
-    )
+    return answer("It is", finish)
 
 
 def forced(body: dict[str, Any], tool_choice: Any = "required", **request: Any) -> Exchange:
@@ -105,9 +104,7 @@ def test_chat017_passes_an_honoured_tool_choice(tool_choice: Any, body: dict[str
 
 
 def test_chat017_fails_required_answered_in_words_naming_both_sides() -> None:
-    result = outcome("CHAT017", forced(words()))
-    assert result.finding is not None and result.finding.severity is Severity.WARNING
-    text = result.finding.message
+    text = warning("CHAT017", forced(words()))
     assert 'answered without a tool call (finish_reason "stop") to tool_choice "required"' in text
     assert "Expected: a tool call, or finish_reason length" in text
     assert "the request uses tool-choice-required, which the facts contest" in text and REQUIRED_SIDES in text
@@ -126,11 +123,10 @@ def test_chat017_fails_a_named_choice_answered_in_words() -> None:
 
 @pytest.mark.parametrize("names", [("get_weather",), ("get_time", "get_weather")], ids=["other", "also-other"])
 def test_chat017_fails_a_call_the_named_choice_excludes(names: tuple[str, ...]) -> None:
-    result = outcome("CHAT017", forced(calling(*names), NAMED))
-    assert result.finding is not None and result.finding.severity is Severity.WARNING
-    assert 'Received: a call to "get_weather" with tool_choice naming get_time' in result.finding.message
-    assert "Expected: calls to get_time only" in result.finding.message
-    assert NAMED_SIDES in result.finding.message
+    text = warning("CHAT017", forced(calling(*names), NAMED))
+    assert 'Received: a call to "get_weather" with tool_choice naming get_time' in text
+    assert "Expected: calls to get_time only" in text
+    assert NAMED_SIDES in text
 
 
 def test_chat017_judges_every_choice() -> None:
@@ -145,15 +141,8 @@ def test_chat017_judges_the_fold_of_a_stream() -> None:
     streamed = chat_stream(text_stream_events("It is"), tools=TOOLS, tool_choice="required")
     folded = streamed.folded()
     assert folded is not None and "answered without a tool call" in message("CHAT017", folded)
-    fragments = [
-        chunk_event({"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}),
-        chunk_event(
-            {"index": 0, "delta": {"tool_calls": [{"index": 0, **call("get_weather")}]}, "finish_reason": None}
-        ),
-        chunk_event({"index": 0, "delta": {}, "finish_reason": "tool_calls", "usage": USAGE}),
-        done(),
-    ]
-    named = chat_stream(fragments, tools=TOOLS, tool_choice=NAMED).folded()
+    fragments = choice_events({"tool_calls": [{"index": 0, **call("get_weather")}]}, finish="tool_calls")
+    named = chat_stream([*fragments, done()], tools=TOOLS, tool_choice=NAMED).folded()
     assert named is not None and "with tool_choice naming get_time" in message("CHAT017", named)
 
 
@@ -241,9 +230,7 @@ def test_chat018_passes_a_shared_prefix_with_another_question() -> None:
 
 @pytest.mark.parametrize(("tokens", "details"), [(0, None), (0, 0), (None, 0)], ids=["top", "both", "details"])
 def test_chat018_warns_when_the_repeat_reports_nothing_cached(tokens: Any, details: Any) -> None:
-    result = outcome("CHAT018", repeat(cached(tokens, details)))
-    assert result.finding is not None and result.finding.severity is Severity.WARNING
-    text = result.finding.message
+    text = warning("CHAT018", repeat(cached(tokens, details)))
     assert f"prompt repeating 2 message(s) of the one served before it under prompt_cache_key {KEY!r}" in text
     assert "Expected: cached_tokens > 0" in text and "best effort" in text
 

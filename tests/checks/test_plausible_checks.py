@@ -13,21 +13,26 @@ from kimi_conformance.checks import CHECKS, Status
 from kimi_conformance.exchange import Exchange
 from kimi_conformance.findings import Severity
 from tests.checks.exchanges import (
+    CALL,
     HEAD,
+    NO_USAGE,
     USAGE,
+    arguments_piece,
     chat_json,
     chat_stream,
+    choice_events,
     chunk_event,
     completion,
+    counts,
     done,
     message,
     outcome,
     status,
     text_stream_events,
+    warning,
 )
 
 DAY = 86_400
-CALL = {"id": "call_0", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}}
 
 
 def now() -> int:
@@ -44,24 +49,9 @@ def reply(content: Any = "OK", usage: Any = USAGE, finish: str = "stop", **field
     return completion(choices=[choice], usage=usage, created=now())
 
 
-def counts(prompt: int = 8, completion_tokens: int = 2) -> dict[str, int]:
-    return {"prompt_tokens": prompt, "completion_tokens": completion_tokens, "total_tokens": prompt + completion_tokens}
-
-
-def delta_event(delta: dict[str, Any], index: int = 0) -> bytes:
-    return chunk_event({"index": index, "delta": delta, "finish_reason": None})
-
-
 def text_stream(*pieces: str, usage: Any = USAGE, index: int = 0, key: str = "content") -> list[bytes]:
     """One choice's events (without [DONE]): role, a delta per piece, the finish carrying `usage` (None: none)."""
-    last: dict[str, Any] = {"index": index, "delta": {}, "finish_reason": "stop"}
-    if usage is not None:
-        last["usage"] = usage
-    return [
-        delta_event({"role": "assistant", "content": ""}, index),
-        *(delta_event({key: piece}, index) for piece in pieces),
-        chunk_event(last),
-    ]
+    return choice_events(*({key: piece} for piece in pieces), usage=NO_USAGE if usage is None else usage, index=index)
 
 
 # CHAT015: created is the Unix time in seconds
@@ -94,9 +84,8 @@ def test_chat015_fails_on_created_in_a_smaller_unit(factor: int, unit: str) -> N
     ids=["the epoch", "two days ahead", "huge"],
 )
 def test_chat015_warns_on_created_more_than_a_day_away(value: int | None, shown: str) -> None:
-    result = outcome("CHAT015", created(value if value is not None else now() + 2 * DAY))
-    assert result.finding is not None and result.finding.severity is Severity.WARNING
-    assert shown in result.finding.message and "A warning: the local clock may be off" in result.finding.message
+    text = warning("CHAT015", created(value if value is not None else now() + 2 * DAY))
+    assert shown in text and "A warning: the local clock may be off" in text
 
 
 def test_chat015_judges_a_stream_by_its_first_chunk_in_the_fold() -> None:
@@ -180,9 +169,8 @@ def test_chnk010_passes_within_the_tokens(events: list[bytes], request_fields: d
 def test_chnk010_warns_on_more_deltas_than_max_tokens_even_without_usage() -> None:
     """A live server ignored max_completion_tokens=64 and streamed 263 deltas, with no usage to show it."""
     streamed = chat_stream([*text_stream(*["word "] * 263, usage=None), done()], max_completion_tokens=64)
-    result = outcome("CHNK010", streamed)
-    assert result.finding is not None and result.finding.severity is Severity.WARNING
-    assert "263 text deltas in choice 0\nExpected: at most 64 (max tokens 64" in result.finding.message
+    text = warning("CHNK010", streamed)
+    assert "263 text deltas in choice 0\nExpected: at most 64 (max tokens 64" in text
 
 
 def test_chnk010_takes_max_completion_tokens_over_max_tokens() -> None:
@@ -198,13 +186,9 @@ def test_chnk010_warns_on_more_deltas_than_completion_tokens(key: str) -> None:
 
 def test_chnk010_counts_tool_call_argument_pieces() -> None:
     first = {"index": 0, "id": "call_0", "type": "function", "function": {"name": "f", "arguments": ""}}
-    pieces = [{"index": 0, "function": {"arguments": piece}} for piece in ('{"a"', ": 1", "}")]
-    events = [
-        delta_event({"role": "assistant", "content": ""}),
-        *(delta_event({"tool_calls": [fragment]}) for fragment in [first, *pieces]),
-        chunk_event({"index": 0, "delta": {}, "finish_reason": "tool_calls", "usage": counts(8, 2)}),
-        done(),
-    ]
+    pieces = [arguments_piece(piece) for piece in ('{"a"', ": 1", "}")]
+    deltas = [{"tool_calls": [fragment]} for fragment in [first, *pieces]]
+    events = [*choice_events(*deltas, finish="tool_calls", usage=counts(8, 2)), done()]
     assert "3 text deltas in choice 0 with completion_tokens 2" in message("CHNK010", chat_stream(events))
 
 

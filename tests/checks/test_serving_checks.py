@@ -12,22 +12,23 @@ from kimi_conformance.checks import CHECKS, CheckContext, Status
 from kimi_conformance.exchange import Exchange
 from kimi_conformance.findings import Severity
 from tests.checks.exchanges import (
-    USAGE,
+    CALL,
+    answer,
     chat_json,
     chat_request,
     chat_stream,
-    chunk_event,
+    choice_events,
     completion,
     done,
     exchange,
     message,
     outcome,
     status,
+    warning,
 )
 
 CODES = ["CHAT013", "CHAT014"]
 THINKING = "kimi-k2.6"
-CALL = {"id": "call_0", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}}
 TOOL_MARKUP = [
     "<|tool_calls_section_begin|>",
     "<|tool_call_begin|>",
@@ -38,12 +39,6 @@ TOOL_MARKUP = [
 TEMPLATE_TOKENS = ["<|im_end|>", "<|im_user|>", "<|im_assistant|>", "<|im_system|>", "<|im_middle|>", "<|media_begin|>"]
 
 
-def answer(content: Any = "OK", finish: Any = "stop", model: str = "kimi-k2-turbo-preview", **fields: Any) -> Any:
-    """A completion from `model` whose one choice says `content` (with further message fields)."""
-    reply = {"role": "assistant", "content": content, **fields}
-    return completion(model=model, choices=[{"index": 0, "message": reply, "finish_reason": finish}])
-
-
 def thinking(body: dict[str, Any] | None = None, model: str = THINKING, **request: Any) -> Exchange:
     """A completion of `model` (thinking by default), reasoning unless `body` says otherwise."""
     body = body if body is not None else answer("OK", model=model, reasoning_content="Let me think.")
@@ -52,14 +47,7 @@ def thinking(body: dict[str, Any] | None = None, model: str = THINKING, **reques
 
 def folded(*deltas: dict[str, Any], model: str = THINKING, finish: str = "stop", **request: Any) -> Exchange:
     """The fold of a one-choice stream of `deltas` from `model`."""
-    head = {"model": model}
-    events = [
-        chunk_event({"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}, **head),
-        *(chunk_event({"index": 0, "delta": delta, "finish_reason": None}, **head) for delta in deltas),
-        chunk_event({"index": 0, "delta": {}, "finish_reason": finish, "usage": USAGE}, **head),
-        done(),
-    ]
-    streamed = chat_stream(events, model=model, **request)
+    streamed = chat_stream([*choice_events(*deltas, finish=finish, model=model), done()], model=model, **request)
     fold = streamed.folded()
     assert fold is not None
     return fold
@@ -204,9 +192,8 @@ def test_chat014_warns_on_a_model_whose_thinking_rests_on_observation_only() -> 
     """kimi-k3.1-pro thinks by [O] sources only (the table: `facts §12 [O]`, every rule inferred): a warning naming
     that; on kimi-k3 (KVV's tests) and kimi-k2.7-code (the thinking guide, [D]) an error."""
     source = CheckContext().rules.models["kimi-k3.1-pro"].source
-    result = outcome("CHAT014", thinking(answer("OK", model="kimi-k3.1-pro"), model="kimi-k3.1-pro"))
-    assert result.finding is not None and result.finding.severity is Severity.WARNING
-    assert f"A warning: that kimi-k3.1-pro thinks rests on {source}" in result.finding.message
+    text = warning("CHAT014", thinking(answer("OK", model="kimi-k3.1-pro"), model="kimi-k3.1-pro"))
+    assert f"A warning: that kimi-k3.1-pro thinks rests on {source}" in text
     for firm in ("kimi-k3", "kimi-k2.7-code"):
         found = outcome("CHAT014", thinking(answer("OK", model=firm), model=firm)).finding
         assert found is not None and found.severity is Severity.ERROR, firm
@@ -214,9 +201,8 @@ def test_chat014_warns_on_a_model_whose_thinking_rests_on_observation_only() -> 
 
 def test_chat014_warns_in_partial_mode() -> None:
     partial = [{"role": "user", "content": "Tell a story"}, {"role": "assistant", "content": "Once", "partial": True}]
-    result = outcome("CHAT014", thinking(answer(" upon a time", model=THINKING), messages=partial))
-    assert result.finding is not None and result.finding.severity is Severity.WARNING
-    assert "reasons in partial mode (facts §3.5)" in result.finding.message
+    text = warning("CHAT014", thinking(answer(" upon a time", model=THINKING), messages=partial))
+    assert "reasons in partial mode (facts §3.5)" in text
 
 
 def test_chat014_knows_a_target_model_through_its_alias() -> None:

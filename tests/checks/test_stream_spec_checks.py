@@ -1,4 +1,4 @@
-"""In-process unit tests of the KVV stream-spec checks (CHNK015-CHNK024, checks/stream_spec.py): per check, not
+"""In-process unit tests of the KVV stream-spec checks (CHNK015-CHNK024, checks/stream_spec/checks.py): per check, not
 applicable, passing on conformant streams (and on the benign shapes a client must accept), and failing, as a
 warning, on each distinct way it can fail, on synthetic streams (no server, no network)."""
 
@@ -14,21 +14,22 @@ from kimi_conformance.exchange import Exchange
 from kimi_conformance.findings import Severity
 from tests.checks.exchanges import (
     HEAD,
+    ROLE,
+    TOOL,
+    arguments_piece,
     chat_json,
     chat_request,
     chat_stream,
+    choice_events,
+    chunk_choice,
     chunk_event,
     completion,
     done,
-    outcome,
     status,
+    warning,
 )
 
 SPEC_CODES = [f"CHNK{n:03d}" for n in range(15, 25)]
-TOOL: dict[str, Any] = {
-    "type": "function",
-    "function": {"name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}},
-}
 
 
 def usage(prompt: int = 8, completion: int = 2, cached: int = 0, reasoning: int = 0, **extra: Any) -> dict[str, Any]:
@@ -43,26 +44,10 @@ def usage(prompt: int = 8, completion: int = 2, cached: int = 0, reasoning: int 
     }
 
 
-def choice(delta: dict[str, Any] | None = None, finish: Any = None, index: int = 0, **extra: Any) -> dict[str, Any]:
-    return {"index": index, "delta": delta if delta is not None else {}, "finish_reason": finish, **extra}
-
-
-FIRST = {"role": "assistant", "content": ""}
-
-
-def events(
-    *deltas: dict[str, Any],
-    finish: str = "stop",
-    final: dict[str, Any] | None = None,
-    first: dict[str, Any] | None = None,
-    index: int = 0,
-) -> list[bytes]:
-    """One choice's events: its first delta, `deltas` one chunk each, its finishing chunk with `final` usage."""
-    return [
-        chunk_event(choice(first if first is not None else FIRST, index=index)),
-        *(chunk_event(choice(delta, index=index)) for delta in deltas),
-        chunk_event(choice(finish=finish, index=index, usage=final if final is not None else usage())),
-    ]
+def events(*deltas: dict[str, Any], final: dict[str, Any] | None = None, **shape: Any) -> list[bytes]:
+    """One choice's events (`choice_events`), its finishing chunk carrying `final` usage: the usage above, with
+    both token details, unless given."""
+    return choice_events(*deltas, usage=final if final is not None else usage(), **shape)
 
 
 PROMPT, CACHED = "x-msh-usage-prompt-tokens", "x-msh-usage-cached-tokens"
@@ -93,11 +78,6 @@ def call(index: int = 0, name: str = "get_weather") -> dict[str, Any]:
     return {"index": index, "id": f"call_{index}", "type": "function", "function": {"name": name, "arguments": ""}}
 
 
-def piece(arguments: str, index: int = 0, **extra: Any) -> dict[str, Any]:
-    """A later fragment of call `index`."""
-    return {"index": index, "function": {"arguments": arguments}, **extra}
-
-
 def conformant_streams() -> dict[str, Exchange]:
     """Streams every stream-spec check passes: text, thinking, tool calls, two choices, include_usage, and the
     benign shapes (unknown fields, null roles and values)."""
@@ -105,14 +85,17 @@ def conformant_streams() -> dict[str, Exchange]:
     two = [*events({"content": "A"}, index=0), *events({"content": "B"}, index=1)]
     total = usage(completion=4)
     summary = chunk_event(usage=total)
-    benign_tail = chunk_event(choice({"x_vendor_extra": True, "content": None}, finish="stop", usage=usage()))
+    benign_tail = chunk_event(chunk_choice({"x_vendor_extra": True, "content": None}, finish="stop", usage=usage()))
     benign = [*events({"role": None, "content": "OK"})[:-1], benign_tail]
     return {
         "text": text_stream("Hello", " world"),
         "multi-byte text": text_stream("你好", ", 世界 🌍", " café"),
         "thinking": streamed(thinking),
         "tool calls": streamed(
-            tool_events(call(0), piece('{"city":'), piece('"Oslo"}'), call(1), piece("{}", 1)), tools=[TOOL]
+            tool_events(
+                call(0), arguments_piece('{"city":'), arguments_piece('"Oslo"}'), call(1), arguments_piece("{}", 1)
+            ),
+            tools=[TOOL],
         ),
         "two choices": streamed(two, n=2, temperature=0.7),
         "include_usage": streamed(
@@ -126,7 +109,7 @@ def conformant_streams() -> dict[str, Exchange]:
 
 
 def test_the_codes_tested_here_are_the_stream_spec_checks() -> None:
-    module = "kimi_conformance.checks.stream_spec"
+    module = "kimi_conformance.checks.stream_spec.checks"
     assert sorted(code for code, check in CHECKS.items() if check.function.__module__ == module) == SPEC_CODES
 
 
@@ -155,20 +138,16 @@ def test_stream_spec_checks_are_not_applicable_without_a_successful_stream(code:
     assert status(code, exchange) is Status.NOT_APPLICABLE
 
 
-def warning(code: str, exchange: Exchange) -> str:
-    """The finding's message of `code` on `exchange`, which must fail with a warning."""
-    result = outcome(code, exchange)
-    assert result.finding is not None, f"{code} did not fail: {result.status}"
-    assert result.finding.severity is Severity.WARNING
-    return result.finding.message
-
-
 # CHNK015: usage token details on the final frames
 
 
 def test_chnk015_is_not_applicable_without_usage() -> None:
     exchange = streamed(
-        [chunk_event(choice(FIRST)), chunk_event(choice({"content": "OK"})), chunk_event(choice(finish="stop"))]
+        [
+            chunk_event(chunk_choice(ROLE)),
+            chunk_event(chunk_choice({"content": "OK"})),
+            chunk_event(chunk_choice(finish="stop")),
+        ]
     )
     assert status("CHNK015", exchange) is Status.NOT_APPLICABLE
 
@@ -232,9 +211,9 @@ def test_chnk015_warns_on_a_summary_chunk_without_details() -> None:
 @pytest.mark.parametrize(
     ("later", "received"),
     [
-        (piece("{}", id=None), "empty id"),
-        (piece("{}", type=""), "empty type"),
-        (piece("{}", id=None, type=None), "empty id, type"),
+        (arguments_piece("{}", id=None), "empty id"),
+        (arguments_piece("{}", type=""), "empty type"),
+        (arguments_piece("{}", id=None, type=None), "empty id, type"),
         ({"index": 0, "function": {"name": None, "arguments": "{}"}}, "empty function.name"),
         ({"index": 0}, "no string function.arguments"),
         ({"index": 0, "function": {"arguments": None}}, "no string function.arguments"),
@@ -250,13 +229,13 @@ def test_chnk016_warns_on_a_continuation_with_more_than_index_and_arguments(
 
 
 def test_chnk016_leaves_a_repeated_id_or_name_to_chnk004() -> None:
-    exchange = streamed(tool_events(call(), piece("{}", id="call_0")), tools=[TOOL])
+    exchange = streamed(tool_events(call(), arguments_piece("{}", id="call_0")), tools=[TOOL])
     assert status("CHNK016", exchange) is Status.PASSED
     assert status("CHNK004", exchange) is Status.FAILED
 
 
 def test_chnk016_accepts_unknown_extra_fields() -> None:
-    exchange = streamed(tool_events(call(), piece("{}", x_vendor_extra=True)), tools=[TOOL])
+    exchange = streamed(tool_events(call(), arguments_piece("{}", x_vendor_extra=True)), tools=[TOOL])
     assert status("CHNK016", exchange) is Status.PASSED
 
 
@@ -276,7 +255,7 @@ def test_chnk017_warns_on_an_error_event() -> None:
 
 
 def test_chnk017_ignores_a_null_error_field() -> None:
-    tail = chunk_event(choice(finish="stop", usage=usage()), error=None)
+    tail = chunk_event(chunk_choice(finish="stop", usage=usage()), error=None)
     assert status("CHNK017", streamed([*events({"content": "OK"})[:2], tail])) is Status.PASSED
 
 
@@ -314,11 +293,17 @@ def test_chnk018_is_not_applicable_without_choices() -> None:
 
 @pytest.mark.parametrize(
     "delta",
-    [{"content": ""}, {"content": "."}, {"role": "assistant"}, {"tool_calls": [piece("}")]}, {"reasoning_content": ""}],
+    [
+        {"content": ""},
+        {"content": "."},
+        {"role": "assistant"},
+        {"tool_calls": [arguments_piece("}")]},
+        {"reasoning_content": ""},
+    ],
     ids=["empty content", "content", "role", "tool calls", "empty reasoning"],
 )
 def test_chnk019_warns_on_a_finishing_chunk_with_a_delta(delta: dict[str, Any]) -> None:
-    items = [*events({"content": "OK"})[:-1], chunk_event(choice(delta, finish="stop", usage=usage()))]
+    items = [*events({"content": "OK"})[:-1], chunk_event(chunk_choice(delta, finish="stop", usage=usage()))]
     text = warning("CHNK019", streamed(items))
     assert f"Received: delta {json.dumps(delta)} with finish_reason in chunk 2 (choice 0)" in text
 
@@ -336,7 +321,10 @@ def test_chnk020_warns_on_a_chunk_with_another_created(where: str) -> None:
     assert isinstance(created, int)
     later = created + 1
     if where == "finishing chunk":
-        items = [*events({"content": "OK"})[:-1], chunk_event(choice(finish="stop", usage=usage()), created=later)]
+        items = [
+            *events({"content": "OK"})[:-1],
+            chunk_event(chunk_choice(finish="stop", usage=usage()), created=later),
+        ]
         changed = 2
     else:
         items = [*events({"content": "OK"}), chunk_event(usage=usage(), created=later)]
@@ -346,12 +334,12 @@ def test_chnk020_warns_on_a_chunk_with_another_created(where: str) -> None:
 
 
 def test_chnk020_leaves_a_created_that_is_no_integer_to_chnk001() -> None:
-    items = [chunk_event(choice(FIRST), created="now"), *events({"content": "OK"})[1:]]
+    items = [chunk_event(chunk_choice(ROLE), created="now"), *events({"content": "OK"})[1:]]
     assert status("CHNK020", streamed(items)) is Status.PASSED
 
 
 def test_chnk020_is_not_applicable_without_an_integer_created() -> None:
-    assert status("CHNK020", streamed([chunk_event(choice(FIRST), created=None)])) is Status.NOT_APPLICABLE
+    assert status("CHNK020", streamed([chunk_event(chunk_choice(ROLE), created=None)])) is Status.NOT_APPLICABLE
 
 
 # CHNK021: usage headers agree with the final usage
@@ -363,7 +351,7 @@ def test_chnk021_is_not_applicable_without_the_headers() -> None:
 
 
 def test_chnk021_is_not_applicable_without_usage() -> None:
-    items = [chunk_event(choice(FIRST)), chunk_event(choice(finish="stop"))]
+    items = [chunk_event(chunk_choice(ROLE)), chunk_event(chunk_choice(finish="stop"))]
     assert status("CHNK021", streamed(items)) is Status.NOT_APPLICABLE
     body = completion()
     del body["usage"]
@@ -428,7 +416,8 @@ def test_chnk021_is_not_applicable_on_the_fold_of_a_stream() -> None:
 
 @pytest.mark.parametrize(
     ("fragments", "received"),
-    [((call(1), piece("{}", 1)), "[1]"), ((call(0), piece("{}"), call(2), piece("{}", 2)), "[0, 2]"),
+    [((call(1), arguments_piece("{}", 1)), "[1]"),
+     ((call(0), arguments_piece("{}"), call(2), arguments_piece("{}", 2)), "[0, 2]"),
      ((call(1), call(0)), "[1, 0]")],
     ids=["from one", "skips one", "out of order"],
 )  # fmt: skip
@@ -438,7 +427,7 @@ def test_chnk022_warns_on_indexes_not_counting_from_zero(fragments: tuple[dict[s
 
 
 def test_chnk022_accepts_interleaved_fragments() -> None:
-    fragments = (call(0), call(1), piece("{}", 0), piece("{}", 1))
+    fragments = (call(0), call(1), arguments_piece("{}", 0), arguments_piece("{}", 1))
     assert status("CHNK022", streamed(tool_events(*fragments), tools=[TOOL])) is Status.PASSED
 
 
@@ -446,13 +435,13 @@ def test_chnk022_accepts_interleaved_fragments() -> None:
 
 
 def test_chnk023_warns_on_usage_in_a_middle_chunk() -> None:
-    items = [chunk_event(choice(FIRST)), chunk_event(choice({"content": "OK"}, usage=usage())),
-             chunk_event(choice(finish="stop"))]  # fmt: skip
+    items = [chunk_event(chunk_choice(ROLE)), chunk_event(chunk_choice({"content": "OK"}, usage=usage())),
+             chunk_event(chunk_choice(finish="stop"))]  # fmt: skip
     assert "in chunk 1 of choice 0, which has no finish_reason" in warning("CHNK023", streamed(items))
 
 
 def test_chnk023_accepts_a_null_usage_on_middle_chunks() -> None:
-    items = [chunk_event(choice(FIRST, usage=None)), *events({"content": "OK"})[1:]]
+    items = [chunk_event(chunk_choice(ROLE, usage=None)), *events({"content": "OK"})[1:]]
     assert status("CHNK023", streamed(items)) is Status.PASSED
 
 
@@ -470,4 +459,4 @@ def test_chnk023_accepts_a_null_usage_on_middle_chunks() -> None:
 def test_chnk024_warns_on_a_broken_character(delta: dict[str, Any], received: str) -> None:
     """Pieces count from the first delta's `content: ""`; the message shows the text ASCII-escaped."""
     items = events({"content": "A"})
-    assert received in warning("CHNK024", streamed([*items[:2], chunk_event(choice(delta)), items[2]]))
+    assert received in warning("CHNK024", streamed([*items[:2], chunk_event(chunk_choice(delta)), items[2]]))

@@ -11,12 +11,21 @@ from kimi_conformance.checks import CHECKS, CheckContext, Status, run_checks
 from kimi_conformance.exchange import Exchange
 from kimi_conformance.findings import Severity
 from tests.checks.exchanges import (
+    LOOSE_TOOL,
+    NO_USAGE,
+    ROLE,
+    TOOL,
     USAGE,
+    WEB_SEARCH,
+    arguments_piece,
     chat_json,
     chat_request,
     chat_stream,
+    choice_events,
+    chunk_choice,
     chunk_event,
     completion,
+    counts,
     done,
     message,
     outcome,
@@ -25,44 +34,12 @@ from tests.checks.exchanges import (
 )
 
 STREAM_CODES = [*(f"SSE{n:03d}" for n in range(1, 5)), *(f"CHNK{n:03d}" for n in range(1, 10))]
-TOOL: dict[str, Any] = {
-    "type": "function",
-    "function": {"name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}},
-}
-WEB_SEARCH = {"type": "builtin_function", "function": {"name": "$web_search"}}
-LOOSE_TOOL = {"type": "function", "function": {**TOOL["function"], "strict": False}}
-"""TOOL with `strict: false`: only a JSON object is guaranteed, not the schema (facts §3.6)."""
 FIRST = {"index": 0, "id": "call_0", "type": "function", "function": {"name": "get_weather", "arguments": ""}}
-ROLE = {"role": "assistant", "content": ""}
-NONE: Any = object()
-"""Leave the field out (where None would send `null`)."""
-
-
-def choice(delta: dict[str, Any] | None = None, finish: Any = None, index: int = 0, **extra: Any) -> dict[str, Any]:
-    """One choice of a chunk."""
-    return {"index": index, "delta": delta if delta is not None else {}, "finish_reason": finish, **extra}
-
-
-def one_choice(
-    *deltas: dict[str, Any], finish: Any = "stop", usage: Any = USAGE, first: dict[str, Any] = ROLE, index: int = 0
-) -> list[bytes]:
-    """A choice's events: its `first` delta, `deltas` one chunk each, and its finishing chunk carrying `usage`."""
-    tail = choice(finish=finish, index=index, **({} if usage is NONE else {"usage": usage}))
-    return [
-        chunk_event(choice(first, index=index)),
-        *(chunk_event(choice(delta, index=index)) for delta in deltas),
-        chunk_event(tail),
-    ]
 
 
 def stream(*deltas: dict[str, Any], finish: Any = "stop", usage: Any = USAGE, **request: Any) -> Exchange:
     """A one-choice stream of `deltas` ended by [DONE]."""
-    return chat_stream([*one_choice(*deltas, finish=finish, usage=usage), done()], **request)
-
-
-def piece(arguments: str, **extra: Any) -> dict[str, Any]:
-    """A later tool-call fragment carrying a piece of the arguments."""
-    return {"index": 0, "function": {"arguments": arguments}, **extra}
+    return chat_stream([*choice_events(*deltas, finish=finish, usage=usage), done()], **request)
 
 
 def tool_stream(*fragments: dict[str, Any], tools: list[Any] | None = None) -> Exchange:
@@ -74,10 +51,6 @@ def tool_stream(*fragments: dict[str, Any], tools: list[Any] | None = None) -> E
 def usage_chunk(usage: Any = USAGE) -> bytes:
     """The `choices: []` chunk that carries usage (OpenAI's include_usage)."""
     return chunk_event(usage=usage)
-
-
-def counts(prompt: int = 8, completion: int = 2, total: int | None = None) -> dict[str, Any]:
-    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": total or prompt + completion}
 
 
 def with_non_stream(streamed: Exchange, answer: Exchange) -> Exchange:
@@ -223,13 +196,13 @@ def test_chnk001_is_not_applicable_without_chunks() -> None:
 )
 def test_chnk001_fails_on_a_chunk_with_other_identity(field: str, value: Any, received: str) -> None:
     events = text_stream_events()
-    events[1] = chunk_event(choice({"content": "OK"}), **{field: value})
+    events[1] = chunk_event(chunk_choice({"content": "OK"}), **{field: value})
     assert received in message("CHNK001", chat_stream(events))
 
 
 def test_chnk001_fails_on_a_list_id() -> None:
     events = text_stream_events()
-    events[1] = chunk_event(choice({"content": "OK"}), id=["chatcmpl-1"])
+    events[1] = chunk_event(chunk_choice({"content": "OK"}), id=["chatcmpl-1"])
     assert status("CHNK001", chat_stream(events)) is Status.FAILED
 
 
@@ -237,15 +210,15 @@ def test_chnk001_fails_on_a_list_id() -> None:
 
 
 def test_chnk002_passes_on_n_choices_each_with_role_first() -> None:
-    events = [*one_choice({"content": "A"}), *one_choice({"content": "B"}, index=1), done()]
+    events = [*choice_events({"content": "A"}), *choice_events({"content": "B"}, index=1), done()]
     assert status("CHNK002", chat_stream(events, n=2)) is Status.PASSED
 
 
 @pytest.mark.parametrize(
     ("events", "n", "received"),
     [
-        ([*one_choice({"content": "A"}), done()], 2, "choice indexes [0]\nExpected: [0, 1]"),
-        ([*one_choice({"content": "A"}, index=1), done()], 1, "choice indexes [1]\nExpected: [0]"),
+        ([*choice_events({"content": "A"}), done()], 2, "choice indexes [0]\nExpected: [0, 1]"),
+        ([*choice_events({"content": "A"}, index=1), done()], 1, "choice indexes [1]\nExpected: [0]"),
     ],
 )
 def test_chnk002_fails_on_choice_indexes_not_matching_n(events: list[bytes], n: int, received: str) -> None:
@@ -260,8 +233,8 @@ def test_chnk002_fails_on_a_huge_n_without_listing_every_index(n: float) -> None
 @pytest.mark.parametrize(
     ("events", "positions"),
     [
-        (one_choice({"content": "OK"}, first={"content": ""}), "[]"),
-        (one_choice({"content": "OK"}, {"role": "assistant", "content": "!"}), "[0, 2]"),
+        (choice_events({"content": "OK"}, first={"content": ""}), "[]"),
+        (choice_events({"content": "OK"}, {"role": "assistant", "content": "!"}), "[0, 2]"),
     ],
     ids=["no role", "role repeated"],
 )
@@ -271,26 +244,26 @@ def test_chnk002_fails_on_role_not_in_the_first_delta_only(events: list[bytes], 
 
 
 def test_chnk002_fails_on_role_in_the_second_delta() -> None:
-    events = one_choice({"role": "assistant", "content": "OK"}, first={"content": ""})
+    events = choice_events({"role": "assistant", "content": "OK"}, first={"content": ""})
     assert "role in delta(s) at [1] of choice 0" in message("CHNK002", chat_stream([*events, done()]))
 
 
 def test_chnk002_reports_nothing_for_a_null_role_in_later_deltas() -> None:
     """`"role": null` names no role: not even a warning (the self-test counts every finding as a false alarm)."""
-    events = one_choice({"role": None, "content": "O"}, {"role": None, "content": "K"})
+    events = choice_events({"role": None, "content": "O"}, {"role": None, "content": "K"})
     result = outcome("CHNK002", chat_stream([*events, done()]))
     assert result.status is Status.PASSED and result.finding is None
 
 
 def test_chnk002_still_fails_on_a_role_value_after_null_roles() -> None:
-    events = one_choice({"role": None, "content": "O"}, {"role": "assistant", "content": "K"})
+    events = choice_events({"role": None, "content": "O"}, {"role": "assistant", "content": "K"})
     result = outcome("CHNK002", chat_stream([*events, done()]))
     assert result.finding is not None and result.finding.severity is Severity.ERROR
     assert "role in delta(s) at [0, 2] of choice 0" in result.finding.message
 
 
 def test_chnk002_still_fails_on_a_first_delta_without_role_before_null_roles() -> None:
-    events = one_choice({"role": None, "content": "OK"}, first={"content": ""})
+    events = choice_events({"role": None, "content": "OK"}, first={"content": ""})
     assert "role in delta(s) at [] of choice 0" in message("CHNK002", chat_stream([*events, done()]))
 
 
@@ -302,7 +275,7 @@ def test_chnk003_passes_on_reasoning_then_content_then_tool_calls() -> None:
         {"reasoning_content": "Hmm"},
         {"content": "Let me look"},
         {"tool_calls": [FIRST]},
-        {"tool_calls": [piece("{}")]},
+        {"tool_calls": [arguments_piece("{}")]},
     ]
     assert status("CHNK003", stream(*deltas, finish="tool_calls", tools=[TOOL])) is Status.PASSED
 
@@ -325,7 +298,10 @@ def test_chnk003_fails_on_deltas_out_of_order(deltas: list[dict[str, Any]], rece
 
 
 def test_chnk004_passes_on_well_formed_fragments() -> None:
-    assert status("CHNK004", tool_stream(FIRST, piece('{"city": '), piece('"Paris"}'))) is Status.PASSED
+    assert (
+        status("CHNK004", tool_stream(FIRST, arguments_piece('{"city": '), arguments_piece('"Paris"}')))
+        is Status.PASSED
+    )
 
 
 @pytest.mark.parametrize(
@@ -348,14 +324,14 @@ def test_chnk004_does_not_judge_arguments_of_a_tool_without_a_schema(name: str, 
     ids=["no id", "no type", "type not function", "no name", "no function"],
 )
 def test_chnk004_fails_on_a_first_fragment_without_id_type_or_name(first: dict[str, Any]) -> None:
-    result = outcome("CHNK004", tool_stream(first, piece("{}")))
+    result = outcome("CHNK004", tool_stream(first, arguments_piece("{}")))
     assert result.finding is not None and result.finding.severity is Severity.ERROR
     assert "first fragment" in result.finding.message and "of call 0 (choice 0)" in result.finding.message
 
 
 @pytest.mark.parametrize(
     "later",
-    [piece("{}", id="call_0"), {"index": 0, "function": {"name": "get_weather", "arguments": "{}"}}],
+    [arguments_piece("{}", id="call_0"), {"index": 0, "function": {"name": "get_weather", "arguments": "{}"}}],
     ids=["id repeated", "name repeated"],
 )
 def test_chnk004_fails_on_a_later_fragment_repeating_id_or_name(later: dict[str, Any]) -> None:
@@ -365,24 +341,24 @@ def test_chnk004_fails_on_a_later_fragment_repeating_id_or_name(later: dict[str,
 
 
 def test_chnk004_warns_on_a_later_fragment_repeating_type() -> None:
-    result = outcome("CHNK004", tool_stream(FIRST, piece("{}", type="function")))
+    result = outcome("CHNK004", tool_stream(FIRST, arguments_piece("{}", type="function")))
     assert result.finding is not None and result.finding.severity is Severity.WARNING
     assert 'later fragment {"index": 0, "function": {"arguments": "{}"}, "type": "function"}' in result.finding.message
 
 
 def test_chnk004_fails_on_assembled_arguments_that_are_not_json() -> None:
-    text = message("CHNK004", tool_stream(FIRST, piece('{"city": '), piece("Paris}")))
+    text = message("CHNK004", tool_stream(FIRST, arguments_piece('{"city": '), arguments_piece("Paris}")))
     assert "assembled arguments '{\"city\": Paris}'\nExpected: JSON" in text
 
 
 def test_chnk004_fails_on_arguments_that_break_the_tool_schema() -> None:
-    text = message("CHNK004", tool_stream(FIRST, piece('{"city": '), piece("5}")))
+    text = message("CHNK004", tool_stream(FIRST, arguments_piece('{"city": '), arguments_piece("5}")))
     assert "arguments of get_weather" in text and "5 is not of type 'string'" in text
 
 
 def test_chnk004_does_not_hold_a_loose_tool_to_its_schema() -> None:
     """`strict: false` (facts §3.6): a JSON object breaking the schema passes."""
-    fragments = (FIRST, piece('{"city": 5, '), piece('"extra": true}'))
+    fragments = (FIRST, arguments_piece('{"city": 5, '), arguments_piece('"extra": true}'))
     assert status("CHNK004", tool_stream(*fragments, tools=[LOOSE_TOOL])) is Status.PASSED
 
 
@@ -393,7 +369,7 @@ def test_chnk004_does_not_hold_a_loose_tool_to_its_schema() -> None:
     ids=["a list", "not JSON"],
 )  # fmt: skip
 def test_chnk004_fails_on_loose_tool_arguments_that_are_no_json_object(arguments: str, expected: str) -> None:
-    result = outcome("CHNK004", tool_stream(FIRST, piece(arguments), tools=[LOOSE_TOOL]))
+    result = outcome("CHNK004", tool_stream(FIRST, arguments_piece(arguments), tools=[LOOSE_TOOL]))
     assert result.finding is not None and result.finding.severity is Severity.ERROR
     assert expected in result.finding.message
 
@@ -410,22 +386,22 @@ def test_chnk004_fails_on_a_list_function_name() -> None:
 )
 def test_chnk004_leaves_an_invalid_tool_schema_to_the_request(parameters: dict[str, Any]) -> None:
     tool = {"type": "function", "function": {"name": "get_weather", "parameters": parameters}}
-    assert status("CHNK004", tool_stream(FIRST, piece("{}"), tools=[tool])) is Status.PASSED
+    assert status("CHNK004", tool_stream(FIRST, arguments_piece("{}"), tools=[tool])) is Status.PASSED
 
 
 # CHNK005: finish_reason
 
 
 def test_chnk005_passes_on_finish_reason_tool_calls_after_tool_calls() -> None:
-    assert status("CHNK005", tool_stream(FIRST, piece("{}"))) is Status.PASSED
+    assert status("CHNK005", tool_stream(FIRST, arguments_piece("{}"))) is Status.PASSED
 
 
 @pytest.mark.parametrize(
     ("events", "reasons"),
     [
-        ([*one_choice({"content": "OK"}, finish=None), done()], "[]"),
-        ([*one_choice({"content": "OK"}), chunk_event(choice(finish="stop")), done()], "['stop', 'stop']"),
-        ([*one_choice({"content": "OK"}, finish="end_turn"), done()], "['end_turn']"),
+        ([*choice_events({"content": "OK"}, finish=None), done()], "[]"),
+        ([*choice_events({"content": "OK"}), chunk_event(chunk_choice(finish="stop")), done()], "['stop', 'stop']"),
+        ([*choice_events({"content": "OK"}, finish="end_turn"), done()], "['end_turn']"),
     ],
     ids=["none", "twice", "undocumented"],
 )
@@ -435,7 +411,7 @@ def test_chnk005_fails_unless_exactly_one_documented_finish_reason(events: list[
 
 
 def test_chnk005_fails_on_deltas_after_finish_reason() -> None:
-    events = [*one_choice({"content": "OK"}), chunk_event(choice({"content": "!"})), done()]
+    events = [*choice_events({"content": "OK"}), chunk_event(chunk_choice({"content": "!"})), done()]
     assert "1 delta(s) after finish_reason in choice 0" in message("CHNK005", chat_stream(events))
 
 
@@ -461,21 +437,21 @@ def test_chnk005_fails_on_a_list_finish_reason() -> None:
 
 
 def test_chnk006_is_not_applicable_to_openai_style_usage_only() -> None:
-    events = [*one_choice({"content": "OK"}, usage=NONE), usage_chunk(), done()]
+    events = [*choice_events({"content": "OK"}, usage=NO_USAGE), usage_chunk(), done()]
     assert status("CHNK006", chat_stream(events, stream_options={"include_usage": True})) is Status.NOT_APPLICABLE
 
 
 def test_chnk006_passes_on_usage_in_each_choice() -> None:
-    events = [*one_choice({"content": "A"}), *one_choice({"content": "B"}, index=1), done()]
+    events = [*choice_events({"content": "A"}), *choice_events({"content": "B"}, index=1), done()]
     assert status("CHNK006", chat_stream(events, n=2)) is Status.PASSED
 
 
 @pytest.mark.parametrize(
     ("streamed", "received"),
     [
-        (stream({"content": "OK"}, usage=NONE), "0 usage object(s) in choice 0"),
+        (stream({"content": "OK"}, usage=NO_USAGE), "0 usage object(s) in choice 0"),
         (
-            chat_stream([*one_choice({"content": "OK"}), chunk_event(choice(usage=USAGE)), done()]),
+            chat_stream([*choice_events({"content": "OK"}), chunk_event(chunk_choice(usage=USAGE)), done()]),
             "2 usage object(s) in choice 0",
         ),
         (stream({"content": "OK"}, usage=counts(total=11)), '1 usage object(s) in choice 0: [{"prompt_tokens": 8'),
@@ -493,8 +469,8 @@ def test_chnk006_fails_unless_one_consistent_usage_in_the_choice(streamed: Excha
 @pytest.mark.parametrize(
     "events",
     [
-        [*one_choice({"content": "OK"}), usage_chunk(), done()],
-        [*one_choice({"content": "OK"}, usage=NONE), chunk_event(usage=None), done()],
+        [*choice_events({"content": "OK"}), usage_chunk(), done()],
+        [*choice_events({"content": "OK"}, usage=NO_USAGE), chunk_event(usage=None), done()],
     ],
     ids=["both styles", "no usage at all"],
 )
@@ -503,7 +479,7 @@ def test_chnk007_passes_unless_usage_is_only_top_level(events: list[bytes]) -> N
 
 
 def test_chnk007_fails_on_usage_only_in_a_top_level_chunk() -> None:
-    events = [*one_choice({"content": "OK"}, usage=NONE), usage_chunk(), done()]
+    events = [*choice_events({"content": "OK"}, usage=NO_USAGE), usage_chunk(), done()]
     text = message("CHNK007", chat_stream(events, stream_options={"include_usage": True}))
     assert "no usage in choice(s) [0]; usage only in a top-level chunk" in text
 
@@ -516,13 +492,18 @@ INCLUDE_USAGE: dict[str, Any] = {"stream_options": {"include_usage": True}}
 @pytest.mark.parametrize(
     ("events", "request_fields"),
     [
-        ([*one_choice({"content": "OK"}), usage_chunk(), done()], INCLUDE_USAGE),
+        ([*choice_events({"content": "OK"}), usage_chunk(), done()], INCLUDE_USAGE),
         (
-            [chunk_event(choice(ROLE), usage=None), *one_choice({"content": "OK"})[1:], usage_chunk(), done()],
+            [chunk_event(chunk_choice(ROLE), usage=None), *choice_events({"content": "OK"})[1:], usage_chunk(), done()],
             INCLUDE_USAGE,
         ),
         (
-            [*one_choice({"content": "A"}), *one_choice({"content": "B"}, index=1), usage_chunk(counts(8, 4)), done()],
+            [
+                *choice_events({"content": "A"}),
+                *choice_events({"content": "B"}, index=1),
+                usage_chunk(counts(8, 4)),
+                done(),
+            ],
             {**INCLUDE_USAGE, "n": 2},
         ),
     ],
@@ -535,7 +516,7 @@ def test_chnk008_passes_on_one_last_consistent_usage_chunk(events: list[bytes], 
 def test_chnk008_warns_on_top_level_usage_in_a_chunk_with_choices() -> None:
     """The published spec's "other chunks carry usage: null" is OpenAI's wording, unverified for Moonshot (facts
     §3.10 [S][I], §11.7): a warning naming both sides."""
-    events = [*one_choice({"content": "OK"})[:-1], chunk_event(choice(finish="stop"), usage=USAGE), done()]
+    events = [*choice_events({"content": "OK"})[:-1], chunk_event(chunk_choice(finish="stop"), usage=USAGE), done()]
     result = outcome("CHNK008", chat_stream(events))
     assert result.finding is not None and result.finding.severity is Severity.WARNING
     assert "top-level usage in chunk(s) [2] with choices\nExpected: null" in result.finding.message
@@ -545,32 +526,32 @@ def test_chnk008_warns_on_top_level_usage_in_a_chunk_with_choices() -> None:
 @pytest.mark.parametrize(
     ("events", "request_fields", "received"),
     [
-        ([*one_choice({"content": "OK"}), usage_chunk(), done()], {}, "a `choices: []` usage chunk without"),
-        ([*one_choice({"content": "OK"}), done()], INCLUDE_USAGE, "usage chunk(s) at [] of 3 chunks"),
+        ([*choice_events({"content": "OK"}), usage_chunk(), done()], {}, "a `choices: []` usage chunk without"),
+        ([*choice_events({"content": "OK"}), done()], INCLUDE_USAGE, "usage chunk(s) at [] of 3 chunks"),
     ],
     ids=["usage chunk unasked", "usage chunk missing"],
 )
 def test_chnk008_reports_an_error_before_the_top_level_usage_warning(
     events: list[bytes], request_fields: dict[str, Any], received: str
 ) -> None:
-    events = [*events[:2], chunk_event(choice(finish="stop"), usage=USAGE), *events[3:]]
+    events = [*events[:2], chunk_event(chunk_choice(finish="stop"), usage=USAGE), *events[3:]]
     result = outcome("CHNK008", chat_stream(events, **request_fields))
     assert result.finding is not None and result.finding.severity is Severity.ERROR
     assert received in result.finding.message
 
 
 def test_chnk008_fails_on_a_usage_chunk_without_include_usage() -> None:
-    text = message("CHNK008", chat_stream([*one_choice({"content": "OK"}), usage_chunk(), done()]))
+    text = message("CHNK008", chat_stream([*choice_events({"content": "OK"}), usage_chunk(), done()]))
     assert "a `choices: []` usage chunk without include_usage" in text
 
 
 @pytest.mark.parametrize(
     ("events", "received"),
     [
-        ([*one_choice({"content": "OK"}), done()], "usage chunk(s) at [] of 3 chunks"),
-        ([*one_choice({"content": "OK"})[:-1], usage_chunk(), one_choice()[-1], done()], "at [2] of 4 chunks"),
-        ([*one_choice({"content": "OK"}), usage_chunk(), usage_chunk(), done()], "at [3, 4] of 5 chunks"),
-        ([*one_choice({"content": "OK"}), usage_chunk(counts(total=11)), done()], "at [3] of 4 chunks"),
+        ([*choice_events({"content": "OK"}), done()], "usage chunk(s) at [] of 3 chunks"),
+        ([*choice_events({"content": "OK"})[:-1], usage_chunk(), choice_events()[-1], done()], "at [2] of 4 chunks"),
+        ([*choice_events({"content": "OK"}), usage_chunk(), usage_chunk(), done()], "at [3, 4] of 5 chunks"),
+        ([*choice_events({"content": "OK"}), usage_chunk(counts(total=11)), done()], "at [3] of 4 chunks"),
     ],
     ids=["missing", "not last", "twice", "total not the sum"],
 )
@@ -581,8 +562,8 @@ def test_chnk008_fails_unless_one_consistent_usage_chunk_comes_last(events: list
 @pytest.mark.parametrize(
     ("events", "n"),
     [
-        ([*one_choice({"content": "OK"}), usage_chunk(counts(prompt=9)), done()], 1),
-        ([*one_choice({"content": "A"}), *one_choice({"content": "B"}, index=1), usage_chunk(), done()], 2),
+        ([*choice_events({"content": "OK"}), usage_chunk(counts(prompt=9)), done()], 1),
+        ([*choice_events({"content": "A"}), *choice_events({"content": "B"}, index=1), usage_chunk(), done()], 2),
     ],
     ids=["other prompt_tokens", "completion_tokens not summed"],
 )
@@ -596,7 +577,7 @@ def test_chnk008_fails_on_a_usage_chunk_disagreeing_with_the_choices(events: lis
 
 
 def test_chnk008_fails_on_a_non_numeric_choice_completion_count() -> None:
-    events = [*one_choice({"content": "OK"}, usage={**USAGE, "completion_tokens": "x"}), usage_chunk(), done()]
+    events = [*choice_events({"content": "OK"}, usage={**USAGE, "completion_tokens": "x"}), usage_chunk(), done()]
     assert status("CHNK008", chat_stream(events, **INCLUDE_USAGE)) is Status.FAILED
 
 

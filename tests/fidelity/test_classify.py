@@ -10,7 +10,7 @@ import pytest
 
 from kimi_conformance.exchange import Exchange
 from kimi_conformance.fidelity import DECOY, classify
-from kimi_conformance.fidelity.corpus import tool
+from kimi_conformance.fidelity.handwritten import tool
 
 WEATHER = tool(
     "get_weather",

@@ -15,7 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from jsonschema import Draft202012Validator
 
 from kimi_conformance.fidelity import DECOY, REALISTIC, corpus, mfjs_problems, tool_schemas
-from kimi_conformance.fidelity.corpus import CAPS, RESERVED_NAMES, canonical, meta_validator
+from kimi_conformance.fidelity.generated import CAPS, canonical
+from kimi_conformance.fidelity.mfjs import RESERVED_NAMES, meta_validator
 from kimi_conformance.mock.instances import generate
 from kimi_conformance.profiles import FIDELITY_SCHEMAS
 

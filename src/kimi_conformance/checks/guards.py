@@ -1,4 +1,5 @@
-"""Small helpers checks share: skip what has no response, parse JSON bodies, describe values briefly."""
+"""Small helpers checks share: skip what has no response, parse JSON bodies, read a served stream, describe values
+briefly."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 
 from kimi_conformance import contract
 from kimi_conformance.checks.runner import NotApplicable
+from kimi_conformance.chunks import StreamView
 from kimi_conformance.exchange import Exchange, External
 from kimi_conformance.findings import Severity, Violation
 
@@ -50,6 +52,15 @@ def completion_of(exchange: Exchange) -> tuple[dict[str, Any], dict[str, Any]]:
     if exchange.content_type != "application/json" or not isinstance(exchange.request_json, dict):
         raise NotApplicable
     return exchange.request_json, success_json(exchange)
+
+
+def stream_of(exchange: Exchange) -> StreamView:
+    """The stream of a chat completion requested with `stream: true` and answered 200; not applicable otherwise (a
+    refused stream request is the error checks', one the target never answered has no stream)."""
+    request = exchange.request_json
+    if not isinstance(request, dict) or request.get("stream") is not True or status_of(exchange) != 200:
+        raise NotApplicable
+    return exchange.stream()
 
 
 def choices_of(body: dict[str, Any]) -> list[dict[str, Any]]:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from kimi_conformance.errors import ConfigError
 from kimi_conformance.findings import Severity
+from kimi_conformance.rules import FIRM_TAGS as FIRM_FACT_TAGS
 
 if TYPE_CHECKING:
     from kimi_conformance.checks.context import CheckContext
@@ -32,8 +33,9 @@ STANDARD = "standard"
 """The tag of a citation of a standard (HTTP framing, the SSE standard, JSON) rather than a Moonshot fact."""
 RULE = "rule"
 """The tag of `rules table [rule]`: each finding is as strong as its rule of the table (`Rule.strength`)."""
-FIRM_TAGS = frozenset({"D", "S", "KVV", STANDARD})
-"""Tags an error finding may rest on; [O] and [I] give warnings."""
+FIRM_TAGS = FIRM_FACT_TAGS | {STANDARD}
+"""Tags an error finding may rest on: the firm source tags of the facts (`rules.FIRM_TAGS`, which the rules table
+holds its rules to) and a standard; [O] and [I] give warnings."""
 _CITATION = re.compile(
     r"^(?:(?P<document>facts|verifiers) §(?P<section>[0-9]+(?:\.[0-9]+)?)|(?P<name>rules table|[A-Z][A-Za-z0-9 .-]*?))"
     r" (?P<tags>(?:\[[A-Za-z]+\])+)$"

@@ -115,7 +115,8 @@ def in_lineup(model: ModelInfo, lineup: str) -> bool:
 
 
 FIRM_TAGS = frozenset({"D", "S", "KVV"})
-"""Source tags an error finding may rest on; [O] and [I] give warnings."""
+"""Source tags an error finding may rest on; [O] and [I] give warnings. The checks' registry derives its own set
+from this one (adding `standard`, for the checks that rest on a standard)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,21 +1,20 @@
-"""KVV's stream-spec (verifiers §5, known second-hand: [O]): what of it our checks hold, and the checks it adds.
+"""The checks KVV's stream-spec adds (CHNK015-CHNK024): what verifiers §5 asks beyond the documented stream
+grammar the other stream checks hold (SSE001-SSE004, CHNK001-CHNK009).
 
-`KVV_STREAM_SPEC` maps every case §5 lists, in its order, to the codes that hold it (or to none, saying why);
-docs/checks.md shows it as a table. The checks here (CHNK015-CHNK024) are what §5 asks beyond the documented
-stream grammar the other stream checks hold (SSE001-SSE004, CHNK001-CHNK009). Resting on §5 only, or on other
-[O] and [I] facts, each is a warning: where §5 repeats a [D] or [S] fact, an existing check holds it as an error.
+Resting on §5 (known second-hand: [O]) or on other [O] and [I] facts, each is a warning; where §5 repeats a [D] or
+[S] fact, the check of that fact holds it as an error (`cases.KVV_STREAM_SPEC` says which).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from kimi_conformance.checks.context import CheckContext
-from kimi_conformance.checks.guards import brief, status_of
-from kimi_conformance.checks.registry import check
+from kimi_conformance.checks.guards import brief, status_of, stream_of
+from kimi_conformance.checks.registry import CheckFunction, check
 from kimi_conformance.checks.runner import NotApplicable
+from kimi_conformance.chunks import StreamView
 from kimi_conformance.exchange import Exchange
 from kimi_conformance.findings import Severity, Violation
 
@@ -24,97 +23,10 @@ SPEC = "verifiers §5 [O]"
 """The fact every check here rests on: KVV's stream-spec, known second-hand."""
 
 
-@dataclass(frozen=True, slots=True)
-class SpecCase:
-    """One case of KVV's stream-spec and how this suite holds it."""
-
-    priority: str
-    """`P0`, `P1` or `P2`, as verifiers §5 numbers them."""
-    case: str
-    """The case in the words of verifiers §5 (a test holds them to that text)."""
-    codes: tuple[str, ...]
-    """The checks that hold it; empty when it is not applicable here."""
-    note: str
-
-
-KVV_STREAM_SPEC: tuple[SpecCase, ...] = (
-    SpecCase("P0", "the include_usage summary frame", ("CHNK008",),
-             "one `choices: []` usage chunk, last, only when asked (an error: facts §3.2, §3.10 [S][D])."),
-    SpecCase(
-        "P0",
-        "`completion_tokens_details.reasoning_tokens` and `prompt_tokens_details.cached_tokens` on the end frame "
-        "and the summary frame",
-        ("CHNK015",),
-        "a warning: `reasoning_tokens` is undocumented (facts §3.9 [I]), the details spelling observed (§3.9 [O]).",
-    ),
-    SpecCase("P0", "tool-call continuation chunks carry only `index` and `arguments`", ("CHNK004", "CHNK016"),
-             "CHNK004 fails a repeated id or name (facts §3.10 [D]); CHNK016 warns on the keys sent empty or null, "
-             "and on a continuation without string arguments."),
-    SpecCase("P0", "the end frame carries `choices[0].usage`", ("CHNK006", "CHNK007"),
-             "usage inside each choice's finishing chunk (an error: facts §3.10 [D])."),
-    SpecCase("P0", "UTF-8-safe byte concatenation", ("SSE002", "CHNK024"),
-             "SSE002 fails bytes that are not UTF-8; CHNK024 warns on a delta carrying U+FFFD or a lone surrogate "
-             "(a character split across frames)."),
-    SpecCase("P0", "standard `finish_reason` values", ("CHNK005",),
-             "stop, length, tool_calls (facts §3.9 [S]); §5's extended values are findings too."),
-    SpecCase("P0", "`n > 1`", ("CHNK002", "CHNK005", "CHNK006"),
-             "choice indexes 0..n-1, one finish_reason and one usage per choice (facts §3.10 [D])."),
-    SpecCase("P0", "errors before the stream starts (not inside it)", ("ERR001", "ERR003", "CHNK017"),
-             "a refused stream request is a JSON error envelope with its status (ERR001, ERR003: facts §9 [S][D], "
-             "§3.10 [KVV]); once a 200 stream has begun, an error frame is a CHNK017 warning (facts §3.10 [I])."),
-    SpecCase(
-        "P0",
-        "headers `X-Msh-Usage-Prompt-Tokens` / `X-Msh-Usage-Cached-Tokens` equal to the final usage (stream and "
-        "non-stream)",
-        ("CHNK021",),
-        "only when present: absent headers are no finding (facts §12 [O]; a gateway may drop them).",
-    ),
-    SpecCase(
-        "P0",
-        "`stream_options.include_internal_content` → `delta.internal_content.token_ids` on every increment frame",
-        (),
-        "not applicable: an internal extension of Moonshot's serving stack, in no fact of the public API or the "
-        "contract; the suites never ask for it.",
-    ),
-    SpecCase("P1", "`[DONE]` last", ("SSE003",), "an error (facts §3.10 [D][KVV])."),
-    SpecCase("P1", "top-level fields constant across frames", ("CHNK001", "CHNK020"),
-             "CHNK001 fails a changing id, object or model (facts §3.10 [D]); CHNK020 warns on a changing "
-             "`created`."),
-    SpecCase("P1", 'first frame `delta.content` is `""` or `null`', ("CHNK018",), "a warning."),
-    SpecCase("P1", "`role` only in the first frame", ("CHNK002",),
-             "an error (facts §3.10 [D]); a later `role: null` is no finding (null names no role), where §5's "
-             "fork would fail it."),
-    SpecCase("P1", "a thinking-end boundary frame", ("CHNK003",),
-             "CHNK003 holds the order (reasoning, then content: facts §3.7, §3.10 [D]); the boundary frame itself "
-             "is not asserted: §5 names it only, and no fact gives its shape."),
-    SpecCase("P1", "tool-call indices from 0, step 1", ("CHNK022",), "a warning."),
-    SpecCase("P1", "end frame `delta == {}`", ("CHNK019",),
-             "a warning; unknown fields and null values are tolerated (benign variations)."),
-    SpecCase("P1", "one `finish_reason` per index", ("CHNK005",), "an error (facts §3.10 [D])."),
-    SpecCase("P1", "no usage on middle frames", ("CHNK008", "CHNK023"),
-             "CHNK008 warns on top-level usage outside the usage chunk; CHNK023 on a choice's usage before its "
-             "finishing chunk."),
-    SpecCase("P1", "stop-sequence range", ("CHAT006",),
-             "the stop text and what follows it are not emitted (on the stream's fold, facts §3.2 [S][D])."),
-    SpecCase("P1", "logprobs `bytes` equal to the token's UTF-8", (),
-             "not applicable: logprobs are in no fact of the Moonshot API nor in the contract, and the suites never "
-             "request them."),
-    SpecCase("P1", "no error-only frames mid-stream", ("CHNK017",), "a warning (facts §3.10 [I])."),
-    SpecCase("P2", "ids match `chatcmpl-<24 hex>`", (),
-             "not asserted: the documented id is `cmpl-` + 32 hex (facts §3.9 [D]); §5 contradicts it."),
-    SpecCase("P2", "`tool_call.id` is `<name>_<idx>`", (),
-             "not asserted: contested (facts §12: `<name>:<index>` on K3, `functions.<name>:<index>` on K2.7)."),
-    SpecCase("P2", "no summary frame unless asked for", ("CHNK008",),
-             "an error: a `choices: []` usage chunk without include_usage."),
-)  # fmt: skip
-
-
-def _streamed(exchange: Exchange) -> dict[str, Any]:
-    """The request of a successful streamed completion; not applicable otherwise."""
-    request = exchange.request_json
-    if not isinstance(request, dict) or request.get("stream") is not True or status_of(exchange) != 200:
-        raise NotApplicable
-    return request
+def _spec_warning(code: str, title: str, spec: str, *, fact: str = SPEC) -> Callable[[CheckFunction], CheckFunction]:
+    """`@check` for the checks of this module: each a warning on chat completions, resting on §5 (and on what else
+    `fact` cites)."""
+    return check(code, title, spec, fact=fact, severity=Severity.WARNING, operations=CHAT)
 
 
 def _is_count(value: Any) -> bool:
@@ -122,9 +34,9 @@ def _is_count(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
-def _choice_frames(exchange: Exchange) -> Iterator[tuple[int, dict[str, Any]]]:
+def _choice_frames(streamed: StreamView) -> Iterator[tuple[int, dict[str, Any]]]:
     """(chunk position, choice) for every choice object of every chunk, in order."""
-    for position, chunk in enumerate(exchange.stream().chunks):
+    for position, chunk in enumerate(streamed.chunks):
         listed = chunk.get("choices")
         for choice in listed if isinstance(listed, list) else ():
             if isinstance(choice, dict) and isinstance(choice.get("index"), int):
@@ -162,13 +74,11 @@ def _detail_problems(usage: dict[str, Any]) -> list[str]:
     return problems
 
 
-@check(
+@_spec_warning(
     "CHNK015",
     "Usage token details missing from the final frames",
     "#/components/schemas/Usage",
     fact=f"{SPEC}; facts §3.9 [O][I]",
-    severity=Severity.WARNING,
-    operations=CHAT,
 )
 def usage_details_on_final_frames(ctx: CheckContext, exchange: Exchange) -> None:
     """Every usage of a stream (each finishing choice chunk's, the `choices: []` chunk's) carries integer
@@ -179,8 +89,7 @@ def usage_details_on_final_frames(ctx: CheckContext, exchange: Exchange) -> None
     and no Moonshot page documents reasoning_tokens (§3.9 [I]). A top-level `cached_tokens` must agree with the
     details. Where usage itself is missing, CHNK006 and CHNK008 say so.
     """
-    _streamed(exchange)
-    streamed = exchange.stream()
+    streamed = stream_of(exchange)
     found: list[tuple[str, dict[str, Any], bool | None]] = []
     for index, state in streamed.choices.items():
         streamed_reasoning = bool("".join(state.reasoning))
@@ -206,13 +115,8 @@ def usage_details_on_final_frames(ctx: CheckContext, exchange: Exchange) -> None
 _CALL_KEYS = ("id", "type")
 
 
-@check(
-    "CHNK016",
-    "Tool-call continuation carries more than index and arguments",
-    "#/components/schemas/ToolCallDelta",
-    fact=SPEC,
-    severity=Severity.WARNING,
-    operations=CHAT,
+@_spec_warning(
+    "CHNK016", "Tool-call continuation carries more than index and arguments", "#/components/schemas/ToolCallDelta"
 )
 def tool_call_continuations_minimal(ctx: CheckContext, exchange: Exchange) -> None:
     """A call's later fragments carry `index` and a string `function.arguments`, and no `id`, `type` or
@@ -223,8 +127,7 @@ def tool_call_continuations_minimal(ctx: CheckContext, exchange: Exchange) -> No
     verifiers §5 [O]) - the `openai` SDK's accumulator takes a later `type: null` over the call's type - and a
     continuation without string arguments. Unknown extra fields are tolerated.
     """
-    _streamed(exchange)
-    for index, state in exchange.stream().choices.items():
+    for index, state in stream_of(exchange).choices.items():
         for call_index, fragments in state.calls.items():
             for fragment in fragments[1:]:
                 raw = fragment.get("function")
@@ -241,13 +144,11 @@ def tool_call_continuations_minimal(ctx: CheckContext, exchange: Exchange) -> No
                     )
 
 
-@check(
+@_spec_warning(
     "CHNK017",
     "Error frame inside a stream",
     "#/components/schemas/ChatCompletionStreamEvent",
     fact=f"{SPEC}; facts §3.10 [I]",
-    severity=Severity.WARNING,
-    operations=CHAT,
 )
 def no_error_frame_in_stream(ctx: CheckContext, exchange: Exchange) -> None:
     """No event of a 200 stream is an error: no `event: error` and no chunk carrying an `error` without choices.
@@ -256,8 +157,7 @@ def no_error_frame_in_stream(ctx: CheckContext, exchange: Exchange) -> None:
     before the stream, as a JSON error with its status, and none inside it (verifiers §5 [O]). Clients built on
     the `openai` SDK raise on such a frame and lose what the stream said.
     """
-    _streamed(exchange)
-    streamed = exchange.stream()
+    streamed = stream_of(exchange)
     cut = streamed.done[0] if streamed.done else len(streamed.events)
     typed = [number for number, event in enumerate(streamed.events[:cut]) if event.event == "error"]
     if typed:
@@ -274,23 +174,16 @@ def no_error_frame_in_stream(ctx: CheckContext, exchange: Exchange) -> None:
             )
 
 
-@check(
-    "CHNK018",
-    "First delta's content is not empty",
-    "#/components/schemas/ChatCompletionChunkDelta",
-    fact=SPEC,
-    severity=Severity.WARNING,
-    operations=CHAT,
-)
+@_spec_warning("CHNK018", "First delta's content is not empty", "#/components/schemas/ChatCompletionChunkDelta")
 def first_delta_content_empty(ctx: CheckContext, exchange: Exchange) -> None:
     """Each choice's first delta has a `content` key whose value is `""` or null.
 
     A warning: the documented first chunk is `{"role": "assistant", "content": ""}` (facts §3.10, an example),
     and KVV's stream-spec asks for the key with `""` or null (verifiers §5 [O]), so clients may read it unguarded.
     """
-    _streamed(exchange)
+    streamed = stream_of(exchange)
     seen: set[int] = set()
-    for _, choice in _choice_frames(exchange):
+    for _, choice in _choice_frames(streamed):
         index = choice["index"]
         if index in seen:
             continue
@@ -310,14 +203,7 @@ _DELTA_FIELDS = ("role", "content", "reasoning_content", "tool_calls", "function
 """The fields of a delta that say something; the finishing chunk carries none of them (unknown ones are extras)."""
 
 
-@check(
-    "CHNK019",
-    "Finishing chunk carries a delta",
-    "#/components/schemas/ChatCompletionChunkDelta",
-    fact=SPEC,
-    severity=Severity.WARNING,
-    operations=CHAT,
-)
+@_spec_warning("CHNK019", "Finishing chunk carries a delta", "#/components/schemas/ChatCompletionChunkDelta")
 def finishing_delta_empty(ctx: CheckContext, exchange: Exchange) -> None:
     """The chunk carrying a choice's finish_reason has an empty delta: no role, content, reasoning or tool calls.
 
@@ -325,8 +211,7 @@ def finishing_delta_empty(ctx: CheckContext, exchange: Exchange) -> None:
     for `delta == {}` (verifiers §5 [O]): content and finish come in separate frames. Null values and unknown
     fields are tolerated (they say nothing).
     """
-    _streamed(exchange)
-    finishing = [(p, c) for p, c in _choice_frames(exchange) if c.get("finish_reason") is not None]
+    finishing = [(p, c) for p, c in _choice_frames(stream_of(exchange)) if c.get("finish_reason") is not None]
     if not finishing:
         raise NotApplicable
     for position, choice in finishing:
@@ -339,22 +224,14 @@ def finishing_delta_empty(ctx: CheckContext, exchange: Exchange) -> None:
             )
 
 
-@check(
-    "CHNK020",
-    "`created` changes across chunks",
-    "#/components/schemas/ChatCompletionChunk",
-    fact=SPEC,
-    severity=Severity.WARNING,
-    operations=CHAT,
-)
+@_spec_warning("CHNK020", "`created` changes across chunks", "#/components/schemas/ChatCompletionChunk")
 def created_constant(ctx: CheckContext, exchange: Exchange) -> None:
     """Every chunk of a stream, the usage chunk included, carries the same `created`.
 
     A warning: the facts say the id is the same on every chunk (CHNK001, which also holds object and model);
     the same `created` is KVV's stream-spec (verifiers §5 [O]). CHNK001 reports a `created` that is no integer.
     """
-    _streamed(exchange)
-    values = [c.get("created") for c in exchange.stream().chunks]
+    values = [c.get("created") for c in stream_of(exchange).chunks]
     stamps = [v for v in values if isinstance(v, int) and not isinstance(v, bool)]
     if not stamps:
         raise NotApplicable
@@ -395,13 +272,11 @@ def _expected_count(usage: dict[str, Any], count: str) -> Any:
     return cached if cached is not None else usage.get("cached_tokens", 0)
 
 
-@check(
+@_spec_warning(
     "CHNK021",
     "Usage headers disagree with the usage",
     "#/paths/~1v1~1chat~1completions/post/responses/200",
     fact=f"facts §12 [O]; {SPEC}",
-    severity=Severity.WARNING,
-    operations=CHAT,
 )
 def usage_headers_match_usage(ctx: CheckContext, exchange: Exchange) -> None:
     """`X-Msh-Usage-Prompt-Tokens` and `X-Msh-Usage-Cached-Tokens`, when sent, are decimal integers equal to the
@@ -433,14 +308,7 @@ def usage_headers_match_usage(ctx: CheckContext, exchange: Exchange) -> None:
             )
 
 
-@check(
-    "CHNK022",
-    "Tool-call indexes not 0, 1, 2 in order",
-    "#/components/schemas/ToolCallDelta",
-    fact=SPEC,
-    severity=Severity.WARNING,
-    operations=CHAT,
-)
+@_spec_warning("CHNK022", "Tool-call indexes not 0, 1, 2 in order", "#/components/schemas/ToolCallDelta")
 def tool_call_indexes_in_order(ctx: CheckContext, exchange: Exchange) -> None:
     """Per choice, the tool calls' `index` values first appear as 0, 1, 2, and so on, each new one one more than
     the last.
@@ -448,8 +316,7 @@ def tool_call_indexes_in_order(ctx: CheckContext, exchange: Exchange) -> None:
     A warning: KVV's stream-spec (verifiers §5 [O]). Clients that put fragments in a list by `index` (the `openai`
     SDK's accumulator among them) split a call whose indexes start above 0 or skip one.
     """
-    _streamed(exchange)
-    for index, state in exchange.stream().choices.items():
+    for index, state in stream_of(exchange).choices.items():
         order = list(state.calls)
         if order != list(range(len(order))):
             raise Violation(
@@ -458,22 +325,14 @@ def tool_call_indexes_in_order(ctx: CheckContext, exchange: Exchange) -> None:
             )
 
 
-@check(
-    "CHNK023",
-    "Usage on a middle chunk",
-    "#/components/schemas/ChatCompletionChunkChoice",
-    fact=SPEC,
-    severity=Severity.WARNING,
-    operations=CHAT,
-)
+@_spec_warning("CHNK023", "Usage on a middle chunk", "#/components/schemas/ChatCompletionChunkChoice")
 def usage_only_on_finishing_chunk(ctx: CheckContext, exchange: Exchange) -> None:
     """A choice carries `usage` only in the chunk with its finish_reason, never in a chunk before it.
 
     A warning: KVV's stream-spec (no usage on middle frames, verifiers §5 [O]); CHNK006 counts one usage per
     choice, CHNK008 judges the top-level usage of chunks with choices.
     """
-    _streamed(exchange)
-    for position, choice in _choice_frames(exchange):
+    for position, choice in _choice_frames(stream_of(exchange)):
         if choice.get("usage") is not None and choice.get("finish_reason") is None:
             raise Violation(
                 f"Received: usage {brief(choice['usage'])} in chunk {position} of choice {choice['index']}, "
@@ -487,14 +346,7 @@ def _broken(text: str) -> str | None:
     return next((c for c in text if c == "\ufffd" or 0xD800 <= ord(c) <= 0xDFFF), None)
 
 
-@check(
-    "CHNK024",
-    "Delta text carries a broken character",
-    "#/components/schemas/ChatCompletionChunkDelta",
-    fact=SPEC,
-    severity=Severity.WARNING,
-    operations=CHAT,
-)
+@_spec_warning("CHNK024", "Delta text carries a broken character", "#/components/schemas/ChatCompletionChunkDelta")
 def deltas_whole_characters(ctx: CheckContext, exchange: Exchange) -> None:
     """No content or reasoning_content delta carries U+FFFD or a lone surrogate: a character split across frames
     is sent whole, in one of them.
@@ -502,8 +354,7 @@ def deltas_whole_characters(ctx: CheckContext, exchange: Exchange) -> None:
     A warning: KVV's stream-spec (UTF-8-safe concatenation, verifiers §5 [O]); bytes that are not UTF-8 at all
     are SSE002's. A model may write U+FFFD itself, rarely: the suites never ask it to.
     """
-    _streamed(exchange)
-    for index, state in exchange.stream().choices.items():
+    for index, state in stream_of(exchange).choices.items():
         for kind, pieces in (("content", state.content), ("reasoning_content", state.reasoning)):
             for number, piece in enumerate(pieces):
                 bad = _broken(piece)
