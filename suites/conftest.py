@@ -7,9 +7,6 @@ import pytest
 
 from kimi_conformance.suite import ModelInfo, target_model_info, target_models
 
-PROBE_MODEL = "kimi-k2-turbo-preview"
-"""The model in the error and auth probes' bodies when the run has none of its own to offer."""
-
 
 @pytest.fixture
 def model_info(target_model: str, request: pytest.FixtureRequest) -> ModelInfo:
@@ -20,7 +17,8 @@ def model_info(target_model: str, request: pytest.FixtureRequest) -> ModelInfo:
 
 
 @pytest.fixture(scope="session")
-def probe_model(request: pytest.FixtureRequest) -> str:
-    """A model of the run for requests whose model does not matter (auth and error probes)."""
+def probe_model(request: pytest.FixtureRequest) -> str | None:
+    """A model of the run for requests whose model does not matter (auth and error probes); None when the run has
+    none (a request naming a model is then not sent: only the run's models ever are)."""
     models = target_models(request.config)
-    return models[0] if models else PROBE_MODEL
+    return models[0] if models else None

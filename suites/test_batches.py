@@ -21,7 +21,10 @@ from kimi_conformance.suite import (
     chat_tokens,
     load_rules,
     target_models,
+    uses_operations,
 )
+
+pytestmark = uses_operations("files", "batches")  # a batch's input is an uploaded file
 
 COMPLETION_WAIT = 20.0
 """Seconds to wait for a batch to complete; a live API may take hours, and then the output check is skipped."""

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 
 from kimi_conformance.suite import (
+    MODEL_OPERATIONS,
     PROFILES,
     ConformanceSession,
     Exchange,
@@ -23,32 +24,44 @@ from kimi_conformance.suite import (
     attribute_failures,
     call_case,
     ceiling,
-    contract_ceiling,
+    contract_case_ceiling,
     exchange_for,
+    foreign_contract,
+    generation_gap,
     generation_modes,
+    group_of,
     load_schema,
     run_guard,
+    target_models,
     unanswered_exchange,
+    uses_operations,
 )
 
 
 @pytest.fixture(scope="session")
 def contract_schema(
-    target_client: TargetClient, kimi_settings: Settings, conformance_session: ConformanceSession
+    target_client: TargetClient,
+    kimi_settings: Settings,
+    conformance_session: ConformanceSession,
+    request: pytest.FixtureRequest,
 ) -> Any:
-    """The contract as schemathesis sees it, narrowed to the run's models when --model names some; every case
-    goes through the run's client (its caps, budget and pace)."""
-    models = None
-    if kimi_settings.models:
-        context = conformance_session.context
-        models = {m: info.id for m in kimi_settings.models if (info := context.model(m)) is not None}
-    return load_schema(target_client, kimi_settings.profile, models or None)
+    """The contract as schemathesis sees it, narrowed to the run's models (`--model`, else those the target lists,
+    through `--model-family`), sent as the target names them; every case goes through the run's client (its caps,
+    budget and pace)."""
+    context = conformance_session.context
+    models = {m: info.id for m in target_models(request.config) if (info := context.model(m)) is not None}
+    return load_schema(target_client, kimi_settings.profile, models, foreign_contract(kimi_settings))
 
 
 def _cases() -> list[Any]:
     """Every operation in positive mode; in negative mode those with parameters or a body to break."""
     return [
-        pytest.param(operation_id, GenerationMode(mode), id=f"{operation_id}-{mode}")
+        pytest.param(
+            operation_id,
+            GenerationMode(mode),
+            id=f"{operation_id}-{mode}",
+            marks=uses_operations(operation_id) if group_of(operation_id) else (),
+        )
         for operation_id, modes in generation_modes().items()
         for mode in modes
     ]
@@ -58,7 +71,7 @@ GENERATION_LIMITS = ("Unsatisfiable", "InvalidArgument", "SchemaError", "FailedH
 """What schemathesis or hypothesis raise when they cannot generate (more) data: a limit of the tool, not a finding."""
 
 
-@ceiling(lambda case: contract_ceiling(case.params["operation_id"], case.settings.profile))
+@ceiling(lambda case: contract_case_ceiling(case.params["operation_id"], case.params["mode"].value, case.settings))
 @pytest.mark.parametrize(("operation_id", "mode"), _cases())
 def test_operation(
     contract_schema: Any,
@@ -69,6 +82,11 @@ def test_operation(
     mode: GenerationMode,
     request: pytest.FixtureRequest,
 ) -> None:
+    if operation_id in MODEL_OPERATIONS and not target_models(request.config):
+        pytest.skip(f"the run exercises no model for {operation_id} to name")
+    gap = generation_gap(kimi_settings, operation_id, mode.value)  # --contract: an operation its document lacks
+    if gap is not None:
+        pytest.skip(gap)
     operation = contract_schema.find_operation_by_id(operation_id)
     redactor = Redactor(frozenset({target.api_key or ""}))
     findings = Judgement()

@@ -33,7 +33,10 @@ from kimi_conformance.suite import (
     target_model_info,
     target_models,
     thinking_disabled,
+    uses_operations,
 )
+
+pytestmark = uses_operations("chat")
 
 FORCED_MAX_TOKENS = 512
 """Output cap of a forced call: room for the arguments of any schema of the corpus, bounded."""

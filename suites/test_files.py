@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import secrets
 
-from kimi_conformance.suite import Ceiling, TargetClient, Verify, ceiling
+from kimi_conformance.suite import Ceiling, TargetClient, Verify, ceiling, uses_operations
+
+pytestmark = uses_operations("files")
 
 
 @ceiling(Ceiling(requests=8))  # upload, list, retrieve, content, delete, then three after the delete

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from kimi_conformance.suite import Ceiling, TargetClient, Verify, ceiling
+from kimi_conformance.suite import Ceiling, TargetClient, Verify, ceiling, uses_operations
+
+pytestmark = uses_operations("models")
 
 
 @ceiling(Ceiling(requests=1))

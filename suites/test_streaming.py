@@ -27,7 +27,10 @@ from kimi_conformance.suite import (
     sends_if,
     thinking_disabled,
     tool_call,
+    uses_operations,
 )
+
+pytestmark = uses_operations("chat")
 
 M = "model"
 """The model in the bodies the `ceiling` marks count (a model's id changes no token count)."""

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import json
 import shlex
+import time
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from kimi_conformance import strict_json
 from kimi_conformance.chunks import StreamView, read_stream
 from kimi_conformance.findings import Severity
-from kimi_conformance.redaction import Redactor, redact
 
 EXCERPT_CHARS = 600
-CASSETTE_BODY_CHARS = 65536
 
 
 class External(NamedTuple):
@@ -55,12 +54,15 @@ class Exchange:
     """Failures found by another engine (schemathesis), attributed to our check codes: `External(code, message,
     severity)`, or a plain `(code, message)` judged at the check's own severity."""
     related: dict[str, Exchange] = field(default_factory=dict)
+    """Other exchanges a check compares with (e.g. the estimate for the same messages)."""
     sent: bool = True
     """False for a request the run did not send (a stream failed fast, `Guard.failing_fast`): `stream_error` says
     why, and it faces HTTP005 alone."""
     recorded_at: int | None = None
     """Its line in the session's cassette, when recorded as it was sent (judging it then fills that line in)."""
-    """Other exchanges a check compares with (e.g. the estimate for the same messages)."""
+    received_at: float = field(default_factory=time.time)
+    """When it was made (Unix seconds): the "now" of checks that compare a served time with the clock, so that a
+    recorded exchange judged again later (`kimi-conformance recheck`) is judged as it was then."""
     _parsed: Any = None
     _parse_error: str | None = None
     _parsed_done: bool = False
@@ -122,31 +124,10 @@ class Exchange:
             response_headers={"content-type": "application/json"},
             body=json.dumps(completion).encode(),
             related=self.related,
+            received_at=self.received_at,
             _parsed=completion,  # the body's parse, known already
             _parsed_done=True,
         )
-
-    def cassette_record(self, test: str = "") -> dict[str, Any]:
-        """This exchange as one line of a run's cassette: bodies cut at CASSETTE_BODY_CHARS, and the process's
-        secrets (`redaction`) removed from every part, headers both ways included."""
-        redactor = Redactor()
-        body = self.body.decode("utf-8", errors="replace")
-        return {
-            "test": test,
-            "operation": self.operation,
-            "method": self.method,
-            "url": redact(self.url),
-            "request_headers": redactor.headers(self.request_headers),
-            "request": redact(self.request_text),
-            "status": self.status,
-            "response_headers": redactor.headers(self.response_headers),
-            "body": redact(body[:CASSETTE_BODY_CHARS]),
-            "body_bytes": len(self.body),
-            "transport_error": redact(self.transport_error) if self.transport_error else None,
-            "stream_error": redact(self.stream_error) if self.stream_error else None,
-            "elapsed_s": round(self.elapsed, 4),
-            **({} if self.sent else {"sent": False}),
-        }
 
     def summary(self) -> str:
         """`POST /v1/chat/completions model=kimi-k2.6 stream=true` style."""

@@ -54,3 +54,9 @@ def load_prices(path: str | Path | None = None) -> dict[str, Price]:
         for model_id in ids:
             prices[str(model_id)] = price
     return prices
+
+
+def priced_aliases(prices: dict[str, Price], aliases: dict[str, str]) -> dict[str, Price]:
+    """`prices` with each `--model-family` alias (the target's id) priced as the model it names, unless the table
+    prices the alias itself: a vendor's `moonshotai/Kimi-K2.6` costs what `kimi-k2.6` does in the table."""
+    return {**{alias: prices[model] for alias, model in aliases.items() if model in prices}, **prices}

@@ -16,16 +16,21 @@ from typing import Any
 import pytest
 
 from kimi_conformance.budget import BudgetReached, Guard, QuotaExceeded
-from kimi_conformance.checks import CHECKS
+from kimi_conformance.checks import CHECKS, Status
 from kimi_conformance.errors import KimiConformanceError
 from kimi_conformance.exchange import Exchange
 from kimi_conformance.fidelity import Answer, classify
+from kimi_conformance.findings import blocks
 from kimi_conformance.ledger import AccountLedger
 from kimi_conformance.mock import MockConfig
+from kimi_conformance.operations import Surface, groups_of
 from kimi_conformance.redaction import redact
 from kimi_conformance.report import RunResult, write_reports
+from kimi_conformance.report.baseline import Baseline, read_baseline
+from kimi_conformance.report.fingerprint import fingerprint
 from kimi_conformance.rules import ModelInfo
 from kimi_conformance.runner.cleanup import leave_as_found
+from kimi_conformance.runner.foreign_contract import load_foreign_contract
 from kimi_conformance.runner.interrupt import stop_on_interrupt
 from kimi_conformance.runner.merge import RunPart, run_result
 from kimi_conformance.runner.plan import Ceiling, Plan, PlanCase, model_param, plan_test
@@ -38,6 +43,9 @@ from kimi_conformance.transport import TargetClient
 STATE = pytest.StashKey[RunState]()
 RESULT = pytest.StashKey[tuple[RunResult, Path]]()
 RESTORE_SIGINT = pytest.StashKey[Callable[[], None]]()
+BASELINE = pytest.StashKey[Baseline | None]()
+FIRST_OUTCOME = pytest.StashKey[int]()
+"""Where a test's outcomes start in the session's list (its findings decide whether it failed on known ones only)."""
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -104,6 +112,7 @@ def pytest_runtest_setup(item: pytest.Item) -> Generator[None, object, object]:
     state = run_state(item.config)
     state.session.current_test = item.nodeid  # what its requests are recorded under
     state.guard.test = item.nodeid  # and held to the test's planned ceiling
+    item.stash[FIRST_OUTCOME] = len(state.session.outcomes)
     stop: BudgetReached | QuotaExceeded
     try:
         return (yield)
@@ -118,8 +127,15 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "ceiling(CEILING, resend=False): the most a test sends (runner/plan.py; `--plan` prints them)"
     )
+    config.addinivalue_line(
+        "markers", "operations(*GROUPS): the operation groups a test exercises (skipped where one is not offered)"
+    )
     try:
         settings = _settings(config)
+        where = Path(config.invocation_params.dir)
+        config.stash[BASELINE] = (
+            read_baseline(where / settings.baseline, settings.baseline) if settings.baseline else None
+        )
     except KimiConformanceError as exc:
         raise pytest.UsageError(str(exc)) from exc
     if settings.plan and not _is_worker(config):  # one process collects and plans; nothing is run
@@ -172,6 +188,32 @@ def ceiling(declared: Ceiling | Callable[[PlanCase], Ceiling], *, resend: bool =
     """The mark of a suite test's ceiling (`runner/plan.py`): a Ceiling, or a function of the test's PlanCase
     returning one; `resend`: each of its requests may be sent again by `--attempts K` (counted K times)."""
     return pytest.mark.ceiling.with_args(declared, resend=resend)
+
+
+def uses_operations(*names: str) -> pytest.MarkDecorator:
+    """The mark of a suite test exercising these operation groups (or the groups of these operationIds): it is
+    skipped, saying why, where the run's surface does not offer one (`--operations`, the operations probe)."""
+    return pytest.mark.operations(*groups_of(names))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip each test that needs an operation group the run does not exercise, with the reason (before the plan
+    is made: a skipped test plans nothing)."""
+    if STATE not in config.stash:
+        return
+    needs = {item.nodeid: [g for mark in item.iter_markers("operations") for g in mark.args] for item in items}
+    if not any(needs.values()):
+        return  # no suite test of ours: nothing to probe for
+    surface = target_operations_of(config)
+    for item in items:
+        why = surface.why_not(needs[item.nodeid])
+        if why is not None:
+            item.add_marker(pytest.mark.skip(reason=why))
+
+
+def target_operations_of(config: pytest.Config) -> Surface:
+    """The operation groups the run exercises (`--operations`, less what the operations probe found missing)."""
+    return run_state(config).target_probe().operations
 
 
 @pytest.hookimpl(trylast=True)
@@ -302,6 +344,12 @@ def target_client(target: Target, kimi_settings: Settings, pytestconfig: pytest.
 
 
 @pytest.fixture(scope="session")
+def target_operations(pytestconfig: pytest.Config) -> Surface:
+    """The operation groups the run exercises, for a test that uses an optional one (`Surface.serves`)."""
+    return target_operations_of(pytestconfig)
+
+
+@pytest.fixture(scope="session")
 def conformance_session(pytestconfig: pytest.Config) -> ConformanceSession:
     """The run's recorder of check outcomes."""
     return run_state(pytestconfig).session
@@ -346,6 +394,28 @@ def tool_fidelity(pytestconfig: pytest.Config, request: pytest.FixtureRequest) -
     return record
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
+    """With `--baseline`, a test that failed on its blocking findings, every one known from the baseline, is an
+    expected failure (xfailed: `known from the baseline: CODE`), so pytest's own count and exit status agree with
+    the verdict. Nothing else changes: the test stopped where it stops without a baseline, so a run sends the same
+    requests and meets the same findings with or without one."""
+    report: pytest.TestReport = yield
+    baseline = item.config.stash.get(BASELINE, None)
+    if baseline is None or report.when != "call" or not report.failed or call.excinfo is None:
+        return report
+    state = run_state(item.config)
+    mine = [o for o in state.session.outcomes[item.stash.get(FIRST_OUTCOME, 0) :] if o.test == item.nodeid]
+    blocking = [o.finding for o in mine if o.finding is not None and blocks(o.finding.severity, state.settings.strict)]
+    failed_on = str(call.excinfo.value).split("\n", 1)[0]  # the judgement's text: its first finding, rendered
+    judged = any(f.render().split("\n", 1)[0] == failed_on for f in blocking)
+    crashed = any(o.status is Status.CRASHED for o in mine)
+    if judged and not crashed and all(fingerprint(f) in baseline for f in blocking):
+        report.outcome = "skipped"
+        report.wasxfail = "known from the baseline: " + ", ".join(sorted({f.code for f in blocking}))
+    return report
+
+
 class _TestCounter:
     """Counts test outcomes and remembers which tests ran (xdist forwards workers' reports to the controller)."""
 
@@ -357,7 +427,7 @@ class _TestCounter:
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
-            self.state.tests[report.outcome] += 1
+            self.state.tests["xfailed" if hasattr(report, "wasxfail") else report.outcome] += 1
             if not (report.skipped and "not run: " in str(report.longrepr)):
                 self.state.reported.add(report.nodeid)
 
@@ -389,13 +459,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         if parts.parent.is_dir() and not any(parts.parent.iterdir()):
             parts.parent.rmdir()  # the workers' parts of a run that judged nothing: no empty folder left
         return
-    result = run_result(state, part)
+    result = run_result(state, part, config.stash.get(BASELINE, None))
     folder = write_reports(result, _report_root(config))
     (folder / "cassette.jsonl").write_text(part.cassette, "utf-8")
-    if part.quota and result.exit_code != 3:
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED  # the account is out of quota: nothing more to judge
-    elif result.exit_code or session.exitstatus == pytest.ExitCode.OK:
-        session.exitstatus = pytest.ExitCode(result.exit_code)  # 3 (INTERNAL_ERROR): a check crashed
+    if result.exit_code or session.exitstatus == pytest.ExitCode.OK:
+        # the verdict's code: 1 new findings, 2 incomplete (a budget or quota stop, the target gone), 3 a crash
+        session.exitstatus = pytest.ExitCode(result.exit_code)
     config.stash[RESULT] = (result, folder)
 
 
@@ -405,6 +474,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         terminalreporter.section("kimi-conformance plan")
         for line in plan.lines(verbose=config.get_verbosity() > 0):
             terminalreporter.write_line(line)
+        if plan.settings.contract is not None:
+            terminalreporter.write_line(load_foreign_contract(plan.settings.contract).line())
     found = config.stash.get(RESULT, None)
     if found is None:
         return
@@ -415,8 +486,10 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         if summary.findings:
             severities = sorted({f.severity.value for f in summary.findings})
             title = CHECKS[summary.code].title if summary.code in CHECKS else summary.code
+            known = sum(1 for f in summary.findings if summary.known(f))
             terminalreporter.write_line(
                 f"{summary.code:8} {title} ({'/'.join(severities)}): {len(summary.findings)} finding(s)"
+                + (f", {known} known from the baseline" if known else "")
             )
     for crash in result.crashes[:20]:
         terminalreporter.write_line(crash.crash_line())
@@ -425,10 +498,17 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         terminalreporter.write_line(f"spent: {result.spending_line()}")
     if result.models:
         terminalreporter.write_line(f"models: {result.models_line()}")
+    if result.operations:
+        terminalreporter.write_line(f"operations: {result.operations_line()}")
+    if run_state(config).settings.contract is not None:
+        terminalreporter.write_line(load_foreign_contract(str(run_state(config).settings.contract)).line())
     for line in result.fidelity_lines():
         terminalreporter.write_line(f"fidelity {line}")
     if result.account:
         terminalreporter.write_line(f"account: {result.account_line()}")
+    if result.split is not None and result.baseline is not None:
+        for line in result.split.lines(result.baseline):
+            terminalreporter.write_line(line)
     terminalreporter.write_line(
         f"verdict {data['verdict'].upper()} ({result.verdict_reason}): {data['summary']['outcomes']} check outcomes, "
         f"{findings['error']} error / {findings['warning']} warning / {findings['info']} info findings; "

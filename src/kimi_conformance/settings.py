@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
 from urllib.parse import urlsplit
 
+from kimi_conformance.dialect import THINKING_STYLES, ChatDialect, parse_extra_body
 from kimi_conformance.errors import ConfigError
+from kimi_conformance.operations import Surface
 from kimi_conformance.profiles import PROFILE_NAMES
 from kimi_conformance.rules import LINEUPS, in_lineup, load_rules
 
@@ -83,7 +85,30 @@ class Settings:
     )
     model_family: tuple[str, ...] = option((), "The target's id for a model the contract knows", metavar="ALIAS=MODEL")
     """`ALIAS=MODEL` pairs: the target's id for a model the contract knows."""
+    operations: tuple[str, ...] = option(
+        (),
+        "Operation groups the target offers (models, chat, estimate, files, batches, balance) or a set of them "
+        "(chat-only, moonshot-full), comma-separated or repeated; default: discover them (one probe each, a 404 or "
+        "405 is not offered and its tests are skipped)",
+        metavar="NAMES",
+    )
+    thinking_style: str = option(
+        "kimi",
+        "How the target switches thinking: kimi (the `thinking` object) or chat-template-kwargs "
+        "(`chat_template_kwargs.thinking`, as vLLM and SGLang serve Kimi-K2)",
+        metavar="STYLE",
+        choices=THINKING_STYLES,
+    )
+    extra_body: str | None = option(
+        None, "A JSON object merged into every chat request (the request's own fields win)", metavar="JSON"
+    )
     profile: str = option("standard", "How much to generate", choices=PROFILE_NAMES)
+    contract: str | None = option(
+        None,
+        "Generate the property-based contract tests (test_contract.py) from this OpenAPI 3.x document instead of "
+        "ours: its operations matched to ours by method and path; the target is still held to our contract",
+        metavar="PATH|URL",
+    )
     checks: tuple[str, ...] = option((), "Only these checks (codes or names, comma-separated or repeated)")
     exclude_checks: tuple[str, ...] = option((), "Skip these checks (codes or names)")
     request_timeout: float = option(30.0, "Seconds per request, until the response headers")
@@ -93,6 +118,12 @@ class Settings:
     )
     strict: bool = option(False, "Warnings fail the run too", pytest_flag="--strict-conformance")
     report_dir: str = option("reports", "Where runs write reports")
+    baseline: str | None = option(
+        None,
+        "A baseline file of known findings (`kimi-conformance baseline create`): only findings not in it fail the "
+        "run; every report lists the new, known and fixed ones",
+        metavar="FILE",
+    )
     mock_faults: tuple[str, ...] = option(
         (), "Break the embedded mock on purpose (repeatable)", flag="--mock-fault", metavar="NAME"
     )
@@ -147,6 +178,12 @@ class Settings:
         if problem is not None:
             raise ConfigError(f"target must be `mock` or an http(s) base URL such as https://api.moonshot.ai/v1, "
                               f"not {self.target!r} ({problem})")  # fmt: skip
+        if self.contract is not None:
+            web = self.contract.startswith(("http://", "https://"))
+            where = url_problem(self.contract) if web else None
+            if where is not None or not self.contract.strip():
+                raise ConfigError(f"--contract takes a path or an http(s) URL of an OpenAPI document, not "
+                                  f"{self.contract!r}" + (f" ({where})" if where else ""))  # fmt: skip
         for name in ("max_requests", "max_tokens", "rpm", "concurrency"):
             value = getattr(self, name)
             if value is not None and value <= 0:
@@ -162,6 +199,8 @@ class Settings:
             raise ConfigError("mock faults only apply to `--target mock`")
         if self.mock_lineup not in LINEUPS:
             raise ConfigError(f"mock-lineup must be one of {', '.join(LINEUPS)}, not {self.mock_lineup!r}")
+        Surface.declared_by(self.operations)  # unknown names are a ConfigError
+        self.dialect()  # the thinking style and the extra body
         aliases = self.aliases()  # validates the pairs
         known = load_rules().models
         for alias, model in aliases.items():
@@ -190,6 +229,10 @@ class Settings:
                 raise ConfigError(f"--model-family takes ALIAS=MODEL, not {item!r}")
             pairs[alias] = model
         return pairs
+
+    def dialect(self) -> ChatDialect:
+        """How chat requests are sent to the target (`--thinking-style`, `--extra-body`)."""
+        return ChatDialect(self.thinking_style, parse_extra_body(self.extra_body))
 
     def api_key(self) -> str | None:
         return os.environ.get(self.api_key_env) or None

@@ -5,9 +5,11 @@ it too."""
 from __future__ import annotations
 
 from kimi_conformance import contract
+from kimi_conformance.dialect import ChatDialect
 from kimi_conformance.errors import KimiConformanceError
 from kimi_conformance.exchange import Exchange
 from kimi_conformance.fidelity import DECOY, Answer, ToolCase, corpus
+from kimi_conformance.operations import MODEL_OPERATIONS, Surface, group_of
 from kimi_conformance.profiles import FIDELITY_SCHEMAS, PROFILES, RULE_EXAMPLES
 from kimi_conformance.pytest_plugin import (
     RecordFidelity,
@@ -17,6 +19,7 @@ from kimi_conformance.pytest_plugin import (
     run_settings,
     target_model_info,
     target_models,
+    uses_operations,
 )
 from kimi_conformance.redaction import Redactor
 from kimi_conformance.rules import ModelInfo, ParamRule, Rule, load_rules
@@ -49,7 +52,10 @@ from kimi_conformance.runner.scenarios import (
 from kimi_conformance.runner.schemathesis_bridge import (
     attribute_failures,
     call_case,
+    contract_case_ceiling,
     exchange_for,
+    foreign_contract,
+    generation_gap,
     generation_modes,
     load_schema,
     unanswered_exchange,
@@ -62,12 +68,14 @@ from kimi_conformance.transport import TargetClient
 __all__ = [
     "DECOY",
     "FIDELITY_SCHEMAS",
+    "MODEL_OPERATIONS",
     "PROFILES",
     "RULE_EXAMPLES",
     "TIME_TOOL",
     "WEATHER_TOOL",
     "Answer",
     "Ceiling",
+    "ChatDialect",
     "ChatView",
     "ConformanceSession",
     "Exchange",
@@ -82,6 +90,7 @@ __all__ = [
     "Redactor",
     "Rule",
     "Settings",
+    "Surface",
     "Target",
     "TargetClient",
     "ToolCase",
@@ -96,11 +105,15 @@ __all__ = [
     "chat_tokens",
     "companions",
     "contract",
+    "contract_case_ceiling",
     "contract_ceiling",
     "corpus",
     "exchange_for",
     "forced_tool_call",
+    "foreign_contract",
+    "generation_gap",
     "generation_modes",
+    "group_of",
     "json_schema_format",
     "load_rules",
     "load_schema",
@@ -120,4 +133,5 @@ __all__ = [
     "thinking_on",
     "tool_call",
     "unanswered_exchange",
+    "uses_operations",
 ]

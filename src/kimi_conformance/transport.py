@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 
 from kimi_conformance.budget import Guard, usage_in
+from kimi_conformance.dialect import ChatDialect
 from kimi_conformance.exchange import Exchange
 from kimi_conformance.ledger import AccountLedger
 from kimi_conformance.redaction import Redactor, register_secret
@@ -34,9 +35,11 @@ class TargetClient:
         guard: Guard | None = None,
         ledger: AccountLedger | None = None,
         observer: Callable[[Exchange], None] | None = None,
+        dialect: ChatDialect | None = None,
     ) -> None:
         """`timeout`: connect and first byte; `stream_idle_timeout`: silence allowed between two reads of the body
-        (default `timeout`); `stream_timeout`: the whole body, however busy the target keeps it."""
+        (default `timeout`); `stream_timeout`: the whole body, however busy the target keeps it; `dialect`: how the
+        target reads chat requests (`--thinking-style`, `--extra-body`; default: as the contract writes them)."""
         self.base_url = base_url.rstrip("/")
         self.api_key = api_key
         register_secret(api_key)  # redacted by value from everything the process keeps or writes
@@ -47,6 +50,8 @@ class TargetClient:
         """What the run created on the account (files, batches), learnt from every answer this client reads."""
         self.observer = observer
         """Sees every exchange sent within the budget, each attempt once (the run's cassette records them all)."""
+        self.dialect = dialect or ChatDialect()
+        """Applied to every chat request this client sends, the suites' and the generated ones alike (`send`)."""
         self.timeout = timeout
         self.stream_timeout = stream_timeout
         self.idle_timeout = stream_idle_timeout if stream_idle_timeout is not None else timeout
@@ -111,7 +116,10 @@ class TargetClient:
     ) -> Exchange:
         """Send a built request; never raises for HTTP or transport trouble (it is in the exchange). The body is
         read within the caps (`_read_body`). With a guard, it waits its turn, may raise BudgetReached (not when
-        sent `within_budget=False`: see `Guard.admit`) or QuotaExceeded, and retries a 429 as the guard says."""
+        sent `within_budget=False`: see `Guard.admit`) or QuotaExceeded, and retries a 429 as the guard says. A chat
+        request goes out in the target's dialect (`ChatDialect.wire`): the exchange's `request_json` stays what was
+        asked, its `request_text` is what was sent."""
+        request = self._in_dialect(request, json_body)
         streamed = isinstance(json_body, dict) and json_body.get("stream") is True
         if streamed and self.guard is not None and (unsent := self.guard.failing_fast()) is not None:
             return self._not_sent(operation, request, json_body, unsent)
@@ -136,6 +144,20 @@ class TargetClient:
                 return exchange
             self.guard.sleep(wait)
             attempt += 1
+
+    def _in_dialect(self, request: httpx.Request, json_body: Any) -> httpx.Request:
+        """The request as the target's dialect sends it (unchanged for anything but a chat completion, or when the
+        dialect is the contract's own). The guard still admits it by what was asked: the plan's ceilings are the
+        contract requests' (the extra body never overrides their fields)."""
+        chat = request.method == "POST" and request.url.path.endswith("/chat/completions")
+        if self.dialect.plain or not chat or not isinstance(json_body, dict):
+            return request
+        wire = self.dialect.wire(json_body)
+        if wire == json_body:
+            return request
+        headers = {k: v for k, v in request.headers.items() if k.lower() != "content-length"}
+        content = json.dumps(wire, ensure_ascii=False).encode()
+        return self.build(request.method, str(request.url), content=content, headers=headers)
 
     def _not_sent(self, operation: str, request: httpx.Request, json_body: Any, why: str) -> Exchange:
         """The record of a stream the run did not send (`Guard.failing_fast`): no answer, the reason as its cut."""

@@ -37,13 +37,13 @@ def test_list_faults() -> None:
 
 def test_unknown_fault_is_a_usage_error() -> None:
     result = CliRunner().invoke(cli, ["mock", "--port", "0", "--fault", "no-such-fault"])
-    assert result.exit_code == 2
+    assert result.exit_code == 4
     assert "unknown fault(s): no-such-fault" in result.output
 
 
 def test_non_loopback_host_needs_an_explicit_flag() -> None:
     result = CliRunner().invoke(cli, ["mock", "--host", "0.0.0.0", "--port", "0"])
-    assert result.exit_code == 2
+    assert result.exit_code == 4
     assert "not a loopback address" in result.output
 
 
@@ -108,7 +108,7 @@ def test_rules_table_json_and_one_model() -> None:
     assert {"label": "temperature=0.6", "accept": False} in temperature["probes"]
     assert {"label": "temperature=0.6 (thinking off)", "accept": True} in temperature["probes"]
     unknown = runner.invoke(cli, ["rules", "--model", "gpt-4"])
-    assert unknown.exit_code == 2 and "unknown model 'gpt-4'" in unknown.output
+    assert unknown.exit_code == 4 and "unknown model 'gpt-4'" in unknown.output
 
 
 def test_selftest_command_scores_the_chosen_faults() -> None:
@@ -117,7 +117,7 @@ def test_selftest_command_scores_the_chosen_faults() -> None:
     assert "caught      stop-ignored" in result.output
     assert "self-test score: faults caught 2/2, false alarms 0/0" in result.output
     unknown = CliRunner().invoke(cli, ["selftest", "--fault", "no-such-fault"])
-    assert unknown.exit_code == 2 and "unknown fault(s): no-such-fault" in unknown.output
+    assert unknown.exit_code == 4 and "unknown fault(s): no-such-fault" in unknown.output
 
 
 def test_run_finds_a_suite_module_by_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -129,22 +129,22 @@ def test_run_finds_a_suite_module_by_name(tmp_path: Path, monkeypatch: pytest.Mo
 
 def test_the_proxy_binds_loopback_unless_told_otherwise() -> None:
     refused = CliRunner().invoke(cli, ["proxy", "--upstream", "http://127.0.0.1:9/v1", "--host", "0.0.0.0"])
-    assert refused.exit_code == 2 and "--allow-non-loopback" in refused.output
+    assert refused.exit_code == 4 and "--allow-non-loopback" in refused.output
     bad = CliRunner().invoke(cli, ["proxy", "--upstream", "ftp://example.invalid/v1"])
-    assert bad.exit_code == 2 and "must be an http(s) base URL" in bad.output
+    assert bad.exit_code == 4 and "must be an http(s) base URL" in bad.output
 
 
 @pytest.mark.parametrize("upstream", ["http://[::1/v1", "http://[::1]:99999/v1", "http://[zz::1]:80/v1"])
 def test_a_malformed_upstream_is_a_usage_error(upstream: str) -> None:
     bad = CliRunner().invoke(cli, ["proxy", "--upstream", upstream])
-    assert bad.exit_code == 2 and "must be an http(s) base URL" in bad.output and bad.exception is not None
+    assert bad.exit_code == 4 and "must be an http(s) base URL" in bad.output and bad.exception is not None
     assert isinstance(bad.exception, SystemExit)  # a usage error, not a crash
 
 
-def test_report_of_a_malformed_recording_is_one_line_and_exit_2(tmp_path: Path) -> None:
+def test_report_of_a_malformed_recording_is_one_line_and_exit_4(tmp_path: Path) -> None:
     (tmp_path / "outcomes.jsonl").write_text('{"code": "HTTP001"\nnot json\n')
     result = CliRunner().invoke(cli, ["report", str(tmp_path)])
-    assert result.exit_code == 2 and "is not a proxy recording" in result.output
+    assert result.exit_code == 4 and "is not a proxy recording" in result.output
     assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
 
 

@@ -28,6 +28,9 @@ SPECIAL = {
     "model_family": ("acme/K2=kimi-k2.6",),
     "models": ("kimi-k2.6", "acme/K2"),
     "mock_faults": (),  # only with `--target mock`: checked below on its own
+    "operations": ("chat-only", "files,balance"),
+    "thinking_style": "chat-template-kwargs",
+    "extra_body": '{"top_k": 5}',
 }
 
 

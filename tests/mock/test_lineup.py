@@ -63,7 +63,7 @@ def test_an_unknown_lineup_is_refused_in_one_line() -> None:
     with pytest.raises(ConfigError, match="lineup must be one of current, all"):
         MockConfig(lineup="2025")
     result = CliRunner().invoke(cli, ["mock", "--lineup", "2025"])
-    assert result.exit_code == 2 and "'2025' is not one of 'current', 'all'" in result.output
+    assert result.exit_code == 4 and "'2025' is not one of 'current', 'all'" in result.output
 
 
 def test_a_retired_model_on_the_embedded_mock_needs_lineup_all() -> None:

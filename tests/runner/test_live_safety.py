@@ -117,7 +117,7 @@ def test_a_quota_error_is_not_retried_and_stops_the_run(tmp_path: Path) -> None:
         returncode, results, output = run(
             tmp_path, "--target", mock.api_base, "--api-key-env", "KIMI_SAFETY_KEY", "--model", "kimi-k2.6"
         )
-    assert returncode == 1, output[-2000:]
+    assert returncode == 2 and results["verdict"] == "incomplete", output[-2000:]  # a stop, not a finding
     assert "stopped: the target refuses for quota or balance (exceeded_current_quota_error)" in output
     assert results["spending"]["requests"] == 1 and results["spending"]["retries"] == 0
     assert "Traceback" not in output

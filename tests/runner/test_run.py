@@ -13,6 +13,7 @@ from typing import Any
 from kimi_conformance.loopback import LoopbackServer, running
 from kimi_conformance.mock import MockConfig, create_app, serve_in_thread
 from kimi_conformance.rules import load_rules
+from kimi_conformance.runner.discovery import PROBES
 
 ROOT = Path(__file__).resolve().parents[2]
 SUITES = ROOT / "suites"
@@ -110,13 +111,14 @@ def test_usage_errors_exit_4(tmp_path: Path) -> None:
 
 
 def test_an_unreachable_target_is_one_classified_finding(tmp_path: Path) -> None:
+    """A target that answers nothing is gone: the run is incomplete (exit 2), with the one finding that says so."""
     with socket.socket() as probe:  # a loopback port with nothing listening on it
         probe.bind(("127.0.0.1", 0))
         dead = f"http://127.0.0.1:{probe.getsockname()[1]}/v1"
     returncode, results, output = run(
         tmp_path, "--target", dead, "--profile", "quick", env={"MOONSHOT_API_KEY": "sk-x"}
     )
-    assert returncode == 1
+    assert returncode == 2 and results["verdict"] == "incomplete"
     assert [f["code"] for f in results["findings"]] == ["HTTP001"]
     assert "does not answer" in output and "Traceback" not in output
 
@@ -149,6 +151,7 @@ def test_a_url_target_is_asked_for_its_models_once_per_run_within_the_budget(tmp
             found.append((counted.count, results["summary"]["tests"]["passed"], results["spending"]["requests"]))
             counted.count = 0
     (probes, tested, requests), (listed_probes, listed_tested, listed_requests) = found
-    assert (probes, tested, requests) == (1, 1, 2)
+    operations_probe = len(PROBES)  # one request per operation group, also once per run (runner/discovery.py)
+    assert (probes, tested, requests) == (1, 1, 2 + operations_probe)
     assert listed_probes == 1 and listed_tested > 5  # every listed model the contract knows, from that one answer
-    assert listed_requests == 1 + listed_tested
+    assert listed_requests == 1 + operations_probe + listed_tested

@@ -205,10 +205,12 @@ def test_a_run_against_a_hostile_target_ends_with_a_classified_finding(
     with raw_server(handler) as base_url:
         done, elapsed = run_against(tmp_path, base_url, "--model", "kimi-k2-turbo-preview", *RUN_TIMEOUTS)
     output = done.stdout + done.stderr
-    assert done.returncode == 1, output[-3000:]
     results = json.loads((tmp_path / "reports" / "latest" / "results.json").read_text("utf-8"))
     found = {finding["code"] for finding in results["findings"]}
-    assert results["verdict"] == "fail" and code in found, (found, output[-2000:])
+    # a target whose very first answer (the probe) cannot be read is gone: incomplete (2), the finding says why
+    gone = code in ("HTTP001", "HTTP005")
+    assert (done.returncode, results["verdict"]) == ((2, "incomplete") if gone else (1, "fail")), output[-3000:]
+    assert code in found and (results["target_unusable"] is not None) is gone, (found, output[-2000:])
     assert "Traceback" not in output and not re.search(r"\.py:\d+: \w", output), output[-3000:]  # no traceback
     assert elapsed < 60, f"{handler.__name__}: {elapsed:.0f} s"
 

@@ -3,7 +3,6 @@ produced, and a stream with no more deltas than the tokens it was allowed or say
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from kimi_conformance.checks.context import CheckContext
@@ -36,7 +35,9 @@ def _count(value: Any) -> int | None:
     operations=CHAT,
 )
 def created_in_unix_seconds(ctx: CheckContext, exchange: Exchange) -> None:
-    """`created` is the Unix time in seconds, within a day of the local clock (a stream: its first chunk's).
+    """`created` is the Unix time in seconds, within a day of the local clock when the answer came
+    (`Exchange.received_at`: a recorded answer judged again later is judged against its own time; a stream: its
+    first chunk's).
 
     A value that is now in milliseconds, microseconds or nanoseconds is an error: the facts show seconds
     (facts §3.9 [S][D]). Any other value more than a day away is a warning: the local clock may be the one that
@@ -45,7 +46,7 @@ def created_in_unix_seconds(ctx: CheckContext, exchange: Exchange) -> None:
     created = _count(body.get("created"))
     if created is None:
         raise NotApplicable  # CHAT001 reports a created that is no integer
-    now = int(time.time())
+    now = int(exchange.received_at)
     if abs(created - now) <= DAY:
         return
     for factor, unit in UNITS:

@@ -9,8 +9,11 @@ from pathlib import Path
 import click
 
 from kimi_conformance.checks import Outcome
+from kimi_conformance.cli.group import USAGE_ERROR
+from kimi_conformance.errors import ConfigError
 from kimi_conformance.proxy import create_proxy_app, read_outcomes
 from kimi_conformance.report import RunResult, write_reports
+from kimi_conformance.report.baseline import read_baseline
 from kimi_conformance.settings import url_problem
 
 
@@ -41,13 +44,24 @@ def proxy(upstream: str, host: str, allow_non_loopback: bool, port: int, record_
 
 @click.command()
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
-def report(folder: Path) -> None:
-    """Render what `kimi-conformance proxy` recorded in FOLDER (reports like a run's, written next to it)."""
+@click.option(
+    "--baseline",
+    "baseline_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Known findings (`kimi-conformance baseline create`): only the others fail (exit 1).",
+)
+def report(folder: Path, baseline_file: Path | None) -> None:
+    """Render what `kimi-conformance proxy` recorded in FOLDER (reports like a run's, written next to it); exit
+    codes as a run's."""
     try:
         outcomes = [Outcome.from_json(item) for item in read_outcomes(folder)]
     except (ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
         click.echo(f"Error: {folder / 'outcomes.jsonl'} is not a proxy recording: {exc}", err=True)
-        raise SystemExit(2) from None
+        raise SystemExit(USAGE_ERROR) from None
+    try:
+        baseline = read_baseline(baseline_file, str(baseline_file)) if baseline_file is not None else None
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
     if not outcomes:
         raise click.UsageError(f"{folder} holds no recorded outcomes (outcomes.jsonl)")
     result = RunResult(
@@ -57,10 +71,13 @@ def report(folder: Path) -> None:
         outcomes=outcomes,
         started_at=(folder / "outcomes.jsonl").stat().st_ctime,
         finished_at=time.time(),
+        baseline=baseline,
     )
     written = write_reports(result, folder / "reports")
     data = result.as_json()
     findings = data["summary"]["findings"]
+    for line in result.split.lines(baseline) if result.split is not None and baseline is not None else []:
+        click.echo(line)
     click.echo(
         f"verdict {data['verdict'].upper()}: {data['summary']['outcomes']} check outcomes, {findings['error']} error / "
         f"{findings['warning']} warning / {findings['info']} info findings; reports in {written}"

@@ -1,16 +1,21 @@
 """Provider comparison: several runs' results.json side by side — a matrix of checks x targets with pass rates
-and findings, and per target its verdict, findings by severity, requests, tokens and estimated cost. Rendered as
-Markdown and as one self-contained HTML page."""
+and findings, and per target its verdict, findings by severity, requests, tokens and estimated cost; then, against
+the first run, each later run's new findings (blocking, with a fingerprint the first run has no finding of) and its
+fixed ones, matched by fingerprint as baselines match them. Rendered as Markdown and as one self-contained HTML
+page; `kimi-conformance compare` exits 1 when a later run has new findings."""
 
 from __future__ import annotations
 
-import json
+from collections import Counter
 from dataclasses import dataclass
 from html import escape
-from pathlib import Path
 from typing import Any
 
-from kimi_conformance.errors import ConfigError
+from kimi_conformance.report.fingerprint import Fingerprint, fingerprint
+from kimi_conformance.report.recorded import RecordedRun, load_run
+
+__all__ = ["ComparedRun", "Regression", "label_runs", "load_run", "regressions", "render_compare_html",
+           "render_compare_markdown"]  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,16 +36,31 @@ class ComparedRun:
         return counts
 
 
-def load_run(path: Path) -> dict[str, Any]:
-    """results.json of a run folder (or the file itself)."""
-    file = path / "results.json" if path.is_dir() else path
-    try:
-        data = json.loads(file.read_text("utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"{path}: not a run folder with a readable results.json ({exc})") from exc
-    if not isinstance(data, dict) or "checks" not in data:
-        raise ConfigError(f"{file}: not a kimi-conformance results.json")
-    return data
+@dataclass(frozen=True, slots=True)
+class Regression:
+    """A later run against the first: its blocking findings whose fingerprint the first run has no finding of
+    (with how many findings share each), and the first run's blocking fingerprints it no longer has."""
+
+    label: str
+    new: tuple[tuple[Fingerprint, int], ...]
+    fixed: tuple[Fingerprint, ...]
+
+
+def regressions(runs: list[ComparedRun]) -> list[Regression]:
+    """Each run after the first, against the first (the reference), by fingerprint (`report/fingerprint.py`)."""
+    if len(runs) < 2:
+        return []
+    reference = RecordedRun.of(runs[0].data, runs[0].label)
+    seen = {fingerprint(f) for f in reference.findings}
+    failing = sorted({fingerprint(f) for f in reference.blocking})
+    found = []
+    for run in runs[1:]:
+        recorded = RecordedRun.of(run.data, run.label)
+        blocking = Counter(fingerprint(f) for f in recorded.blocking)
+        present = {fingerprint(f) for f in recorded.findings}
+        new = tuple(sorted((fp, n) for fp, n in blocking.items() if fp not in seen))
+        found.append(Regression(run.label, new, tuple(fp for fp in failing if fp not in present)))
+    return found
 
 
 def label_runs(runs: list[dict[str, Any]], labels: list[str] | None = None) -> list[ComparedRun]:
@@ -109,7 +129,7 @@ def _checks_passed(run: ComparedRun) -> str:
     return f"{judged.count('passed')} of {len(judged)}" if judged else "–"
 
 
-_STATES = ("passed", "failed", "warned", "crashed", "not-run")
+_STATES = ("passed", "failed", "known", "warned", "crashed", "not-run")
 
 
 def _cell_text(run: ComparedRun, code: str) -> tuple[str, str]:
@@ -133,19 +153,27 @@ def render_compare_markdown(runs: list[ComparedRun]) -> str:
     lines = ["# kimi-conformance: provider comparison", "", head, rule]
     lines += [f"| **{name}** | " + " | ".join(cells) + " |" for name, cells in summary_rows(runs)]
     lines += ["", "## Checks", "", "| check | " + " | ".join(_md(r.label) for r in runs) + " |", rule]
-    icons = {"passed": "✅", "failed": "❌", "warned": "⚠️", "crashed": "💥", "not-run": "➖"}
+    icons = {"passed": "✅", "failed": "❌", "known": "📌", "warned": "⚠️", "crashed": "💥", "not-run": "➖"}
     for code, title, _ in _codes(runs):
         cells = [f"{icons[state]} {text}" for text, state in (_cell_text(run, code) for run in runs)]
         lines.append(f"| `{code}` {_md(title)} | " + " | ".join(cells) + " |")
     lines += ["", "Cells: share of check outcomes passed (of those the check could judge), then findings by severity."]
-    return "\n".join(lines) + "\n"
+    found = regressions(runs)
+    if found:
+        lines += ["", f"## Against {_md(runs[0].label)}", ""]
+        for regression in found:
+            lines.append(f"**{_md(regression.label)}**: {len(regression.new)} new, {len(regression.fixed)} fixed")
+            lines += [f"- new: `{fp.id}` {_md(fp.line())} ({n} finding(s))" for fp, n in regression.new]
+            lines += [f"- fixed: `{fp.id}` {_md(fp.line())}" for fp in regression.fixed]
+            lines.append("")
+    return "\n".join(lines).rstrip("\n") + "\n"
 
 
 _STYLE = """
 body{font:14px/1.45 system-ui,sans-serif;margin:2em;color:#1b1f24}h1{font-size:1.5em}
 table{border-collapse:collapse;margin:1em 0}th,td{border:1px solid #d0d7de;padding:4px 8px;text-align:left}
 th{background:#f6f8fa;position:sticky;top:0}td.passed{background:#dafbe1}td.failed{background:#ffebe9}
-td.warned{background:#fff8c5}td.crashed{background:#ffd8b5}td.not-run{color:#6e7781}code{font-family:ui-monospace,monospace}
+td.warned,td.known{background:#fff8c5}td.crashed{background:#ffd8b5}td.not-run{color:#6e7781}code{font-family:ui-monospace,monospace}
 .pass{color:#1a7f37;font-weight:600}.fail{color:#cf222e;font-weight:600}.incomplete{color:#9a6700;font-weight:600}
 """
 
@@ -164,11 +192,20 @@ def render_compare_html(runs: list[ComparedRun]) -> str:
         + "</tr>"
         for code, title, severity in _codes(runs)
     )
+    against = "".join(
+        f"<h3>{escape(r.label)}: {len(r.new)} new, {len(r.fixed)} fixed</h3><ul>"
+        + "".join(f"<li>new: <code>{escape(fp.id)}</code> {escape(fp.line())} ({n} finding(s))</li>" for fp, n in r.new)
+        + "".join(f"<li>fixed: <code>{escape(fp.id)}</code> {escape(fp.line())}</li>" for fp in r.fixed)
+        + "</ul>"
+        for r in regressions(runs)
+    )
+    if against:
+        against = f"<h2>Against {escape(runs[0].label)}</h2>{against}"
     return (
         "<!doctype html><html lang=en><head><meta charset=utf-8><title>kimi-conformance comparison</title>"
         f"<style>{_STYLE}</style></head><body><h1>kimi-conformance: provider comparison</h1>"
         f"<table><tr><th></th>{head}</tr>{summary}</table>"
         f"<h2>Checks</h2><table><tr><th>check</th>{head}</tr>{matrix}</table>"
         "<p>Cells: share of check outcomes passed (of those the check could judge), then findings by severity."
-        "</p></body></html>\n"
+        f"</p>{against}</body></html>\n"
     )

@@ -5,13 +5,14 @@ from __future__ import annotations
 from html import escape
 
 from kimi_conformance.fidelity import CLASSES, percent
+from kimi_conformance.report.fingerprint import Fingerprint
 from kimi_conformance.report.results import RunResult
 
 _STYLE = """
 body{font:14px/1.45 system-ui,sans-serif;margin:2em;color:#1b1f24}
 table{border-collapse:collapse;width:100%}th,td{border:1px solid #d0d7de;padding:4px 8px;text-align:left}
 th{background:#f6f8fa}.failed{background:#ffebe9}.passed{background:#dafbe1}.not-run{color:#6e7781}
-.warned{background:#fff8c5}.crashed{background:#ffd8b5}
+.warned,.known{background:#fff8c5}.crashed{background:#ffd8b5}
 .verdict-fail{color:#cf222e}.verdict-pass{color:#1a7f37}.verdict-incomplete{color:#9a6700}.verdict-error{color:#9a6700}pre{background:#f6f8fa;padding:8px;white-space:pre-wrap}
 details{margin:.5em 0}summary{cursor:pointer;font-weight:600}code{font-family:ui-monospace,monospace}
 """
@@ -58,6 +59,27 @@ def _fidelity(result: RunResult) -> str:
     )
 
 
+def _baseline(result: RunResult) -> str:
+    """With `--baseline`: the counts, the new fingerprints, the fixed entries and those not checked."""
+    split, baseline = result.split, result.baseline
+    if split is None or baseline is None:
+        return ""
+
+    def listed(title: str, rows: list[tuple[Fingerprint, int]]) -> str:
+        items = "".join(
+            f"<li><code>{escape(fp.id)}</code> {escape(fp.line())}{f' ({n} finding(s))' if n else ''}</li>"
+            for fp, n in rows
+        )
+        return f"<h3>{escape(title)} ({len(rows)})</h3><ul>{items}</ul>" if rows else ""
+
+    return (
+        f"<h2>Baseline <code>{escape(baseline.path)}</code>: {escape(split.counts())}</h2>"
+        + listed("New findings (not in the baseline: these fail the run)", split.new_fingerprints())
+        + listed("Fixed (baseline entries no finding matched)", [(e.fingerprint, 0) for e in split.fixed])
+        + listed("Not checked by this run", [(e.fingerprint, 0) for e in split.unchecked])
+    )
+
+
 def render_html(result: RunResult) -> str:
     data = result.as_json()
     verdict = result.verdict
@@ -67,10 +89,11 @@ def render_html(result: RunResult) -> str:
         f"<td>{c['passed']}</td><td>{c['failed']}</td><td>{c['not_applicable']}</td></tr>"
         for c in data["checks"]
     )
+    states = [d.get("baseline") for d in data["findings"]]
     findings = "".join(
-        f"<details><summary><code>{escape(f.code)}</code> {escape(f.title)} ({f.severity.value}) · "
-        f"{escape(f.operation)}</summary><pre>{escape(f.render())}</pre></details>"
-        for f in result.findings
+        f"<details><summary><code>{escape(f.code)}</code> {escape(f.title)} ({f.severity.value}"
+        f"{f', {state}' if state else ''}) · {escape(f.operation)}</summary><pre>{escape(f.render())}</pre></details>"
+        for f, state in zip(result.findings, states, strict=True)
     )
     findings_section = f"<h2>Findings ({len(result.findings)})</h2>{findings}" if findings else "<p>No findings.</p>"
     crashes = "".join(f"<li>{escape(o.crash_line())} (<code>{escape(o.test)}</code>)</li>" for o in result.crashes)
@@ -89,8 +112,10 @@ def render_html(result: RunResult) -> str:
         f"{summary['findings']['info']} info</p>"
         + (f"<p>Spent: {escape(result.spending_line())}</p>" if result.spending else "")
         + (f"<p>Models: {escape(result.models_line())}</p>" if result.models else "")
+        + (f"<p>Operations: {escape(result.operations_line())}</p>" if result.operations else "")
         + (f"<p>Account: {escape(result.account_line())}</p>" if result.account else "")
         + _not_run(result)
+        + _baseline(result)
         + "<table><tr><th>code</th><th>name</th><th>title</th><th>severity</th><th>verdict</th>"
         f"<th>passed</th><th>failed</th><th>n/a</th></tr>{rows}</table>{_fidelity(result)}{crash_section}"
         f"{findings_section}</body></html>\n"

@@ -9,7 +9,8 @@ from kimi_conformance.report.results import RunResult
 
 
 def render_junit(result: RunResult) -> str:
-    """Failures are the checks with a blocking finding (`findings.blocks`); errors the checks that crashed."""
+    """Failures are the checks with a blocking finding (`findings.blocks`) the baseline does not know; errors the
+    checks that crashed. A check whose blocking findings are all known passes, with them in its output."""
     summaries = result.per_check()
     crashes = result.crashes
     suite = ET.Element(
@@ -29,6 +30,9 @@ def render_junit(result: RunResult) -> str:
             ET.SubElement(properties, "property", name=name, value=str(result.spending[name]))
     if result.budget_reached:
         ET.SubElement(properties, "property", name="stopped_early", value=result.budget_reached)
+    split = result.split
+    if result.baseline is not None and split is not None:
+        ET.SubElement(properties, "property", name="baseline", value=f"{result.baseline.path}: {split.counts()}")
     for summary in summaries:
         check = CHECKS.get(summary.code)
         case = ET.SubElement(
@@ -45,10 +49,15 @@ def render_junit(result: RunResult) -> str:
             message = f"the check crashed {summary.crashed} time(s): the tool erred, not the target"
             ET.SubElement(case, "error", message=message).text = "\n".join(lines)
         if summary.findings:
-            text = "\n\n".join(f.render() for f in summary.findings)
+            known = [f for f in summary.findings if summary.known(f)]
+            others = [f for f in summary.findings if not summary.known(f)]
+            text = "\n\n".join(f.render() for f in others)
+            if known:
+                text += ("\n\n" if text else "") + "Known from the baseline (not failures):\n\n"
+                text += "\n\n".join(f.render() for f in known)
             if summary.verdict == "failed":
                 title = check.title if check else summary.code
-                ET.SubElement(case, "failure", message=f"{len(summary.findings)} finding(s): {title}").text = text
+                ET.SubElement(case, "failure", message=f"{len(others)} finding(s): {title}").text = text
             else:
                 ET.SubElement(case, "system-out").text = text
     root = ET.Element("testsuites")

@@ -6,7 +6,7 @@ from kimi_conformance.checks import CHECKS
 from kimi_conformance.fidelity import CLASSES, percent
 from kimi_conformance.report.results import RunResult
 
-_ICONS = {"passed": "✅", "failed": "❌", "warned": "⚠️", "crashed": "💥", "not-run": "➖"}
+_ICONS = {"passed": "✅", "failed": "❌", "known": "📌", "warned": "⚠️", "crashed": "💥", "not-run": "➖"}
 MAX_FINDINGS_SHOWN = 50
 
 
@@ -59,6 +59,31 @@ def _fidelity(result: RunResult) -> list[str]:
     return lines
 
 
+def _baseline(result: RunResult) -> list[str]:
+    """With `--baseline`: the counts, then the new fingerprints, the fixed entries and those not checked."""
+    split, baseline = result.split, result.baseline
+    if split is None or baseline is None:
+        return []
+    unreasoned = f" · {baseline.without_reason} entries without a reason" if baseline.without_reason else ""
+    lines = [
+        f"Baseline `{baseline.path}`: **{len(split.new)} new**, {len(split.known)} known, {len(split.fixed)} fixed, "
+        f"{len(split.unchecked)} not checked{unreasoned}",
+        "",
+    ]
+    sections = [
+        ("New findings (not in the baseline: these fail the run)", split.new_fingerprints()),
+        ("Fixed (baseline entries no finding matched)", [(e.fingerprint, 0) for e in split.fixed]),
+        ("Not checked (the run never judged their check there)", [(e.fingerprint, 0) for e in split.unchecked]),
+    ]
+    for title, rows in sections:
+        if rows:
+            lines += [f"## {title}", ""]
+            lines += [f"- `{fp.id}` {_cell(fp.line())}" + (f" ({n} finding(s))" if n else "") for fp, n in rows[:100]]
+            lines += [f"- ... and {len(rows) - 100} more in results.json"] if len(rows) > 100 else []
+            lines.append("")
+    return lines
+
+
 def render_markdown(result: RunResult) -> str:
     data = result.as_json()
     summary = data["summary"]
@@ -77,8 +102,10 @@ def render_markdown(result: RunResult) -> str:
         "",
         *([f"Spent: {result.spending_line()}", ""] if result.spending else []),
         *([f"Models: {result.models_line()}", ""] if result.models else []),
+        *([f"Operations: {result.operations_line()}", ""] if result.operations else []),
         *([f"Account: {result.account_line()}", ""] if result.account else []),
         *([f"Model behaviour: {_pass_at_k(data['pass_at_k'])}", ""] if data["pass_at_k"] else []),
+        *_baseline(result),
         "| | code | check | severity | passed | failed | n/a |",
         "|---|---|---|---|---:|---:|---:|",
     ]
@@ -92,12 +119,15 @@ def render_markdown(result: RunResult) -> str:
         lines += ["", "## Crashed checks (the tool erred)", ""]
         lines += [f"- {_cell(o.crash_line())} (`{o.test}`)" for o in result.crashes[:50]]
     findings = result.findings
+    states = {id(f): state for f, state in zip(findings, (d.get("baseline") for d in data["findings"]), strict=True)}
+    findings = sorted(findings, key=lambda f: states[id(f)] != "new")  # with a baseline, the new ones first
     if findings:
         lines += ["", "## Findings", ""]
         for finding in findings[:MAX_FINDINGS_SHOWN]:
             check = CHECKS.get(finding.code)
+            state = f", {states[id(finding)]}" if states[id(finding)] else ""
             lines += [
-                f"### `{finding.code}` {_cell(finding.title)} ({finding.severity.value})",
+                f"### `{finding.code}` {_cell(finding.title)} ({finding.severity.value}{state})",
                 "",
                 f"{finding.operation} · `{finding.request}`" + (f" · {check.doc}" if check else ""),
                 "",

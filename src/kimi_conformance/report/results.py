@@ -11,8 +11,19 @@ from kimi_conformance.checks import CHECKS, Outcome, Status
 from kimi_conformance.fidelity import below_gate, percent
 from kimi_conformance.findings import Finding, Severity, blocks
 from kimi_conformance.ledger import account_line
+from kimi_conformance.operations import Surface
+from kimi_conformance.report.baseline import Baseline, BaselineSplit
+from kimi_conformance.report.fingerprint import fingerprint
 
 RESULTS_SCHEMA_VERSION = 1
+EXIT_CODES = {
+    0: "pass",
+    1: "new blocking findings (or a test that failed without one)",
+    2: "incomplete: a budget or quota stop, the target gone, an interrupt",
+    3: "the tool itself failed (a check crashed)",
+    4: "usage error (options, config file, baseline)",
+}
+"""What a run's exit code says (`RunResult.exit_code`; 4 is pytest's and the command line's), as README documents."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,19 +37,29 @@ class CheckSummary:
     findings: tuple[Finding, ...]
     crashed: int = 0
     strict: bool = False
+    baseline: Baseline | None = None
+    """The run's `--baseline`: a blocking finding it knows does not fail the check."""
+    operations: tuple[str, ...] = ()
+    """The operations the check judged (passed or failed on)."""
+
+    def known(self, finding: Finding) -> bool:
+        return self.baseline is not None and fingerprint(finding) in self.baseline
 
     @property
     def blocking(self) -> bool:
-        return any(blocks(f.severity, self.strict) for f in self.findings)
+        """Some finding blocks (`findings.blocks`) and is not known from the baseline."""
+        return any(blocks(f.severity, self.strict) and not self.known(f) for f in self.findings)
 
     @property
     def verdict(self) -> str:
-        """`crashed` (the check itself erred), `failed` (a blocking finding), `warned` (findings that do not block),
-        `passed` (run and held), or `not-run`."""
+        """`crashed` (the check itself erred), `failed` (a blocking finding), `known` (blocking findings, every one
+        in the baseline), `warned` (findings that do not block), `passed` (run and held), or `not-run`."""
         if self.crashed:
             return "crashed"
         if self.blocking:
             return "failed"
+        if any(blocks(f.severity, self.strict) for f in self.findings):
+            return "known"
         if self.findings:
             return "warned"
         return "passed" if self.passed else "not-run"
@@ -69,11 +90,22 @@ class RunResult:
     """`exchanges` in the cassette (every request sent, once) and how many of them were never judged (`unjudged`)."""
     models: dict[str, list[str]] | None = None
     """`exercised`: the models the run exercised; `not_offered`: today's models the target does not list (info)."""
+    operations: dict[str, Any] | None = None
+    """`exercised`: the operation groups the run exercised; `not_offered`: the others, with each one's reason
+    (`operations.Surface.as_json()`: left out by --operations, or answered 404/405 by the operations probe)."""
     fidelity: dict[str, Any] | None = None
     """Tool-call fidelity per model (`fidelity.FidelityTally.as_json()`), when the fidelity suite ran."""
     min_schema_accuracy: float | None = None
     """`--min-schema-accuracy` (a percentage): below it for any model, the run fails; None: report only."""
+    recheck: dict[str, Any] | None = None
+    """For `kimi-conformance recheck` (`runner/recheck.py`): the cassette judged again, what was and was not judged,
+    and how the findings compare with the recorded run's."""
+    baseline: Baseline | None = None
+    """`--baseline`: its known findings do not fail the run (`split`)."""
+    target_unusable: str | None = None
+    """Why the target could not be used at all (its probe got no usable answer): the run is incomplete."""
     _distinct: tuple[int, list[Finding], list[Outcome]] | None = field(default=None, init=False, repr=False)
+    _split: tuple[int, BaselineSplit] | None = field(default=None, init=False, repr=False)
 
     def _distinct_outcomes(self) -> tuple[list[Finding], list[Outcome]]:
         """Distinct findings and crashes, gathered in one pass over the outcomes (again when outcomes were added)."""
@@ -91,11 +123,14 @@ class RunResult:
 
     @property
     def verdict(self) -> str:
-        """`error` when a check crashed (the tool itself erred); else `fail` on blocking findings; else `incomplete`
-        when the run stopped early; else `error` when a test failed without a finding (the suite could not judge
-        something); else `pass`."""
+        """`error` when a check crashed (the tool itself erred); else `incomplete` when the target could not be used
+        at all; else `fail` on new blocking findings (all blocking ones without a baseline); else `incomplete` when
+        the run stopped early (budget, quota, the target stopped answering, an interrupt); else `error` when a test
+        failed without a finding (the suite could not judge something); else `pass`."""
         if self.crashes:
             return "error"
+        if self.target_unusable:
+            return "incomplete"
         if self.failing or self.below_gate:
             return "fail"
         if self.budget_reached:
@@ -104,11 +139,25 @@ class RunResult:
 
     @property
     def exit_code(self) -> int:
-        """0 pass; 1 fail (blocking findings, or a test that failed without one); 2 incomplete; 3 the tool itself
-        erred (a check crashed)."""
+        """0 pass; 1 fail (new blocking findings, or a test that failed without one); 2 incomplete; 3 the tool
+        itself erred (a check crashed). (4, a usage error, is pytest's and the command line's.)"""
         if self.crashes:
             return 3
         return {"pass": 0, "incomplete": 2}.get(self.verdict, 1)
+
+    @property
+    def split(self) -> BaselineSplit | None:
+        """The findings against `--baseline`: new, known, fixed, not checked (None without a baseline)."""
+        if self.baseline is None:
+            return None
+        if self._split is None or self._split[0] != len(self.outcomes):
+            self._split = (len(self.outcomes), self.baseline.split(self.findings, self.strict, self.checked()))
+        return self._split[1]
+
+    def checked(self) -> frozenset[tuple[str, str]]:
+        """The (code, operation) pairs some check outcome passed or failed on."""
+        judged = (Status.PASSED, Status.FAILED)
+        return frozenset((o.code, o.operation) for o in self.outcomes if o.status in judged)
 
     @property
     def verdict_reason(self) -> str:
@@ -116,7 +165,13 @@ class RunResult:
         if self.crashes:
             codes = sorted({o.code for o in self.crashes})
             return f"the tool itself erred: {len(self.crashes)} check crash(es) in {', '.join(codes)}"
+        if self.target_unusable:
+            return f"the target could not be used: {self.target_unusable}"
+        split = self.split
+        known = f" ({len(split.known)} known from the baseline)" if split is not None and split.known else ""
         if self.failing:
+            if split is not None:
+                return f"the target broke the contract: {len(split.new)} new blocking finding(s){known}"
             return "the target broke the contract: blocking findings"
         if self.below_gate:
             return f"tool-call fidelity below --min-schema-accuracy {self.min_schema_accuracy:g}: " + "; ".join(
@@ -126,7 +181,7 @@ class RunResult:
             return f"the run stopped early: {self.budget_reached}"
         if self.tests.get("failed", 0) or self.tests.get("error", 0):
             return "a test failed without a finding: the suite could not judge something"
-        return "no blocking finding"
+        return ("no new blocking finding" + known) if split is not None else "no blocking finding"
 
     @property
     def below_gate(self) -> list[str]:
@@ -224,6 +279,10 @@ class RunResult:
         line = f"{len(exercised)} exercised ({', '.join(exercised) or 'none'})"
         return line + (f"; not offered by the target (information): {', '.join(missing)}" if missing else "")
 
+    def operations_line(self) -> str:
+        """`2 exercised (models, chat); not offered: files (GET /files answered 404), ...` (empty without a probe)."""
+        return Surface.from_json(self.operations).line() if self.operations else ""
+
     def account_line(self) -> str:
         """What the run created on the account and removed, and what is left (empty when it used no client)."""
         return account_line(self.account) if self.account else ""
@@ -233,13 +292,20 @@ class RunResult:
 
     @property
     def failing(self) -> bool:
-        """Some finding blocks (`findings.blocks`: errors; warnings too under --strict; info never)."""
+        """Some finding blocks (`findings.blocks`: errors; warnings too under --strict; info never) and, with a
+        baseline, is new."""
+        split = self.split
+        if split is not None:
+            return bool(split.new)
         return any(blocks(f.severity, self.strict) for f in self.findings)
 
     def per_check(self) -> list[CheckSummary]:
         statuses: dict[str, Counter[str]] = {code: Counter() for code in CHECKS}
+        operations: dict[str, set[str]] = {}
         for outcome in self.outcomes:
             statuses.setdefault(outcome.code, Counter())[outcome.status] += 1
+            if outcome.status in (Status.PASSED, Status.FAILED):
+                operations.setdefault(outcome.code, set()).add(outcome.operation)
         findings = self.findings
         return [
             CheckSummary(
@@ -250,9 +316,21 @@ class RunResult:
                 findings=tuple(f for f in findings if f.code == code),
                 crashed=counts[Status.CRASHED],
                 strict=self.strict,
+                baseline=self.baseline,
+                operations=tuple(sorted(operations.get(code, ()))),
             )
             for code, counts in sorted(statuses.items())
         ]
+
+    def _finding_json(self, finding: Finding) -> dict[str, Any]:
+        """A finding with its fingerprint's id and, with a baseline, `baseline`: known, new (blocking, not in it)
+        or null (neither: a finding that does not block)."""
+        fp = fingerprint(finding)
+        data = {**finding.as_json(), "fingerprint": fp.id}
+        if self.baseline is not None:
+            new = blocks(finding.severity, self.strict)
+            data["baseline"] = "known" if fp in self.baseline else "new" if new else None
+        return data
 
     def as_json(self) -> dict[str, Any]:
         statuses = Counter(o.status for o in self.outcomes)
@@ -288,10 +366,13 @@ class RunResult:
                     "failed": s.failed,
                     "not_applicable": s.not_applicable,
                     "crashed": s.crashed,
+                    "operations": list(s.operations),
                 }
                 for s in self.per_check()
             ],
-            "findings": [f.as_json() for f in self.findings],
+            "findings": [self._finding_json(f) for f in self.findings],
+            "baseline": None if self.baseline is None or self.split is None else self.split.as_json(self.baseline),
+            "target_unusable": self.target_unusable,
             "crashes": [
                 {"code": o.code, "operation": o.operation, "test": o.test, "crash": o.crash} for o in self.crashes
             ],
@@ -301,6 +382,7 @@ class RunResult:
             "not_run": self.not_run,
             "account": self.account,
             "models": self.models,
+            "operations": self.operations,
             "recorded": self.recorded,
             "fidelity": None
             if not self.fidelity
@@ -314,4 +396,5 @@ class RunResult:
                     "below": self.below_gate,
                 },
             },
+            **({"recheck": self.recheck} if self.recheck is not None else {}),
         }

@@ -15,6 +15,7 @@ from kimi_conformance.checks import Outcome
 from kimi_conformance.fidelity import FidelityTally
 from kimi_conformance.ledger import merge_accounts
 from kimi_conformance.report import RunResult
+from kimi_conformance.report.baseline import Baseline
 from kimi_conformance.runner.state import RunState
 
 
@@ -84,8 +85,8 @@ class RunPart:
         shutil.rmtree(parts)
 
 
-def run_result(state: RunState, part: RunPart) -> RunResult:
-    """The whole run as data for the reports."""
+def run_result(state: RunState, part: RunPart, baseline: Baseline | None = None) -> RunResult:
+    """The whole run as data for the reports (its findings split against `baseline`, the run's `--baseline`)."""
     settings = state.settings
     return RunResult(
         run_id=state.run_id,
@@ -100,6 +101,8 @@ def run_result(state: RunState, part: RunPart) -> RunResult:
             "mock_lineup": settings.mock_lineup,
             "model_family": list(settings.model_family),
             "min_schema_accuracy": settings.min_schema_accuracy,
+            "contract": settings.contract,
+            "baseline": settings.baseline,
         },
         outcomes=part.outcomes,
         started_at=state.started,
@@ -111,9 +114,12 @@ def run_result(state: RunState, part: RunPart) -> RunResult:
         not_run=[test for test in state.collected if test not in state.reported] if part.reached else [],
         account=part.account,
         models={"exercised": state.models, "not_offered": list(state.target_probe().not_offered)},
+        operations=state.target_probe().operations.as_json(),
         recorded=recorded(part.cassette),
         fidelity=part.fidelity.as_json() if part.fidelity else None,
         min_schema_accuracy=settings.min_schema_accuracy,
+        baseline=baseline,
+        target_unusable=state.target_probe().problem,
     )
 
 

@@ -19,9 +19,11 @@ from typing import Any
 from kimi_conformance import contract
 from kimi_conformance.budget import projected_tokens
 from kimi_conformance.errors import ConfigError
+from kimi_conformance.operations import Surface
 from kimi_conformance.profiles import PROFILES
 from kimi_conformance.rules import ModelInfo
 from kimi_conformance.rules.request_rules import max_output_tokens
+from kimi_conformance.runner.discovery import probe_ceiling
 from kimi_conformance.settings import Settings
 from kimi_conformance.tokenizer import count_prompt
 
@@ -83,22 +85,24 @@ def sends_if(body: Mapping[str, Any] | None) -> Ceiling:
     return Ceiling() if body is None else sends(body)
 
 
-def auth_probes(operation_id: str) -> int:
+def auth_probes(operation_id: str, document: dict[str, Any] | None = None) -> int:
     """Requests schemathesis's `ignored_auth` check adds to a case the target serves: one without the key, one
-    with a wrong key per security scheme of the operation (it runs on every served case)."""
-    document = contract.load_contract()
+    with a wrong key per security scheme of the operation (it runs on every served case). `document`: the one the
+    cases are generated from, in our terms (`--contract`; default: ours)."""
+    document = document or contract.load_contract()
     path, method = contract.operations()[operation_id]
     requirements = document["paths"][path][method].get("security", document.get("security", []))
-    schemes = document["components"].get("securitySchemes", {})
+    schemes = document.get("components", {}).get("securitySchemes", {})
     names = {name for requirement in requirements for name in requirement}
     return 1 + len(names & {name for name, scheme in schemes.items() if scheme.get("type") in AUTH_SCHEMES})
 
 
-def contract_ceiling(operation_id: str, profile: str) -> Ceiling:
+def contract_ceiling(operation_id: str, profile: str, document: dict[str, Any] | None = None) -> Ceiling:
     """A contract test (one operation, one generation mode): the profile's examples, one more for hypothesis's
-    replay of a failing one, each with its auth probes; each request asking for at most the generated ceiling."""
+    replay of a failing one, each with its auth probes; each request asking for at most the generated ceiling.
+    `document`: the one the cases are generated from, in our terms (`--contract`; default: ours)."""
     path, _ = contract.operations()[operation_id]
-    requests = (PROFILES[profile].contract.max_examples + 1) * (1 + auth_probes(operation_id))
+    requests = (PROFILES[profile].contract.max_examples + 1) * (1 + auth_probes(operation_id, document))
     return Ceiling(requests, requests * generated_token_ceiling(path))
 
 
@@ -174,8 +178,17 @@ class Plan:
 
     @property
     def probe(self) -> Ceiling:
-        """The run's `GET /models` (a URL target only: the embedded mock's models are the table's)."""
-        return Ceiling(0 if self.settings.is_mock else 1, 0)
+        """The run's `GET /models` and its operations probe (`runner/discovery.py`: one request per group, none
+        when `--operations` names them): a URL target only, the embedded mock's models are the table's."""
+        return Ceiling(0 if self.settings.is_mock else 1, 0) + self.operations_probe
+
+    @property
+    def operations_probe(self) -> Ceiling:
+        """The most the run's operations probe sends (nothing against the mock or with `--operations`)."""
+        if self.settings.is_mock or Surface.declared_by(self.settings.operations).declared:
+            return Ceiling()
+        requests, tokens = probe_ceiling()
+        return Ceiling(requests, tokens)
 
     def total(self) -> Ceiling:
         """The probe and every test that declares a ceiling."""
@@ -214,8 +227,13 @@ class Plan:
         ]
         for module, model, count, ceiling in self.rows():
             lines.append(f"{module:<22} {model:<26} {count:>6} {_requests(ceiling):>10} {_tokens(ceiling):>12}")
-        if self.probe.requests:
+        if not s.is_mock:
             lines.append(f"{'(GET /models)':<22} {'-':<26} {'':>6} {1:>10} {0:>12}")
+        discovery = self.operations_probe
+        if discovery.requests:
+            lines.append(
+                f"{'(operations probe)':<22} {'-':<26} {'':>6} {discovery.requests:>10} {_tokens(discovery):>12}"
+            )
         total = self.total()
         lines.append(f"{'total':<22} {'':<26} {len(self.tests):>6} {total.requests:>10,} {_tokens(total):>12}")
         undeclared = sum(1 for t in self.tests if t.ceiling is None)
@@ -223,12 +241,13 @@ class Plan:
             lines.append(f"{undeclared} test(s) declare no ceiling (`ceiling` mark): not counted, not limited")
         if verbose:
             lines += [f"{_requests(t.ceiling):>10} {_tokens(t.ceiling):>12}  {t.nodeid}" for t in self.tests]
+        probes = "GET /models and operations probe are" if discovery.requests else "GET /models is"
         if s.is_mock:
             sent = "nothing (the embedded mock was not even started)"
         elif self.probe_sent:
-            sent = "GET /models only, to learn the target's models (the run sends its own, counted above)"
+            sent = f"GET /models only, to learn the target's models (the run's {probes} counted above)"
         else:
-            sent = "nothing (--model names the models; the run's GET /models is counted above)"
+            sent = f"nothing (--model names the models; the run's {probes} counted above)"
         return [
             *lines,
             f"sent: {sent}",

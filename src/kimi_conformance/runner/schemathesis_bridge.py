@@ -24,8 +24,11 @@ from kimi_conformance.redaction import Redactor
 from kimi_conformance.rules import load_rules
 from kimi_conformance.rules.request_rules import ChatView, broken_rules, thinking_on
 from kimi_conformance.runner.case_transport import attach, session_of
-from kimi_conformance.runner.plan import generated_token_ceiling
+from kimi_conformance.runner.foreign_contract import ForeignContract, breakable_modes, load_foreign_contract, narrowed
+from kimi_conformance.runner.foreign_verdicts import reconsidered
+from kimi_conformance.runner.plan import Ceiling, contract_ceiling, generated_token_ceiling
 from kimi_conformance.runner.scenarios import SMALL_MAX_TOKENS
+from kimi_conformance.settings import Settings
 from kimi_conformance.transport import TargetClient
 
 FAILURE_CODES = {
@@ -42,12 +45,17 @@ FAILURE_CODES = {
 """Schemathesis failure classes -> our codes; any other failure is SCHM005."""
 EXTERNAL_CODES = frozenset({"AUTH001", "SCHM001", "SCHM002", "SCHM003", "SCHM005"})
 """Codes taken from schemathesis's verdict; the rest our own checks judge on the same exchange."""
+FOREIGN_ATTRIBUTE = "_kimi_foreign_contract"
+"""Where `load_schema` keeps the ForeignContract a schema was generated from (`--contract`), on the schema."""
 
 
-def load_schema(client: TargetClient, profile: str, models: dict[str, str] | None = None) -> Any:
+def load_schema(
+    client: TargetClient, profile: str, models: dict[str, str] | None = None, foreign: ForeignContract | None = None
+) -> Any:
     """The contract as a schemathesis schema aimed at the client's target, whose every case `client` sends
     (`case_transport`). `models`: target model id -> contract model id of the run (None: every model the
-    contract knows)."""
+    contract knows). `foreign`: generate from that document instead (`--contract`), matched to ours; the target
+    is still judged against ours (`attribute_failures`)."""
     config = SchemathesisConfig.from_dict(
         {
             "max-stream-events": 100000,
@@ -64,10 +72,14 @@ def load_schema(client: TargetClient, profile: str, models: dict[str, str] | Non
             ],
         }
     )
-    if models:
+    if foreign is not None:
+        document = narrowed(foreign.document, set(models.values())) if models else foreign.document
+        schema = schemathesis.openapi.from_dict(document, config=config)
+    elif models:
         schema = schemathesis.openapi.from_dict(_narrowed_contract(set(models.values())), config=config)
     else:
         schema = schemathesis.openapi.from_path(contract_path(), config=config)
+    setattr(schema, FOREIGN_ATTRIBUTE, foreign)
     root = client.base_url.rstrip("/").removesuffix("/v1")
     schema.config.update(base_url=root, headers=client.auth_headers(), request_timeout=client.timeout)
     attach(schema, client)
@@ -81,18 +93,34 @@ def load_schema(client: TargetClient, profile: str, models: dict[str, str] | Non
     return schema
 
 
+def foreign_contract(settings: Settings) -> ForeignContract | None:
+    """The document `--contract` names, matched to ours and rewritten in our terms (read once per process), or
+    None when the run generates from ours."""
+    return load_foreign_contract(settings.contract) if settings.contract is not None else None
+
+
+def generation_gap(settings: Settings, operation_id: str, mode: str) -> str | None:
+    """Why the contract suite generates nothing for one of our operations in `mode` (`--contract` names a document
+    without it, or with nothing to break in it), or None."""
+    foreign = foreign_contract(settings)
+    return foreign.gap(operation_id, mode) if foreign is not None else None
+
+
+def contract_case_ceiling(operation_id: str, mode: str, settings: Settings) -> Ceiling:
+    """The ceiling of one contract test (`plan.contract_ceiling`), from the document its cases are generated from;
+    nothing for one `generation_gap` skips."""
+    foreign = foreign_contract(settings)
+    if foreign is None:
+        return contract_ceiling(operation_id, settings.profile)
+    if foreign.gap(operation_id, mode) is not None:
+        return Ceiling()
+    return contract_ceiling(operation_id, settings.profile, foreign.document)
+
+
 def generation_modes() -> dict[str, tuple[str, ...]]:
     """operationId -> the generation modes the contract suite runs it in: positive always; negative where there
     is something to break, a request body or a query parameter (parameters given as `$ref`s resolved)."""
-    document = contract.load_contract()
-    modes: dict[str, tuple[str, ...]] = {}
-    for operation_id, (path, method) in contract.operations().items():
-        operation = document["paths"][path][method]
-        declared = operation.get("parameters", [])
-        parameters = [contract.resolve_pointer(document, p["$ref"]) if "$ref" in p else p for p in declared]
-        breakable = "requestBody" in operation or any(p.get("in") == "query" for p in parameters)
-        modes[operation_id] = ("positive", "negative") if breakable else ("positive",)
-    return modes
+    return breakable_modes(contract.load_contract())
 
 
 def _operation_path(ctx: Any) -> str:
@@ -239,6 +267,7 @@ def attribute_failures(case: Any, response: Any, exchange: Exchange) -> None:
     at WARNING, saying which constraints and citing their x-sources); one that breaks any other stays an error."""
     from schemathesis.core.failures import FailureGroup
 
+    foreign: ForeignContract | None = getattr(case.operation.schema, FOREIGN_ATTRIBUTE, None)
     try:  # the auth probes schemathesis sends while validating go through the same client (`ClientTransport`)
         case.validate_response(response)
     except FailureGroup as group:
@@ -249,6 +278,10 @@ def attribute_failures(case: Any, response: Any, exchange: Exchange) -> None:
             if code not in EXTERNAL_CODES:
                 continue  # the other codes have checks of our own that judge the same exchange
             message = f"{failure.title}: {str(failure.message)[:500]}"
+            if foreign is not None:  # its verdict is the other document's: decided again against ours
+                verdict = reconsidered(case, code, message, foreign.source)
+                exchange.external += [verdict] if verdict is not None else []
+                continue
             inferred = inferred_negation(case) if code == "SCHM002" else ()
             if inferred:
                 notes = "\n".join(constraint.note() for constraint in inferred)

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from kimi_conformance.cassette import record_of
 from kimi_conformance.checks import CHECKS, CheckContext, Outcome, Status, run_checks
 from kimi_conformance.exchange import Exchange
 from kimi_conformance.findings import Finding, blocks
@@ -66,20 +67,24 @@ class ConformanceSession:
     def sent(self, exchange: Exchange) -> None:
         """Record an exchange as a client sent it; judging it later fills in its line."""
         exchange.recorded_at = len(self.cassette)
-        self.cassette.append({**exchange.cassette_record(self.current_test), "judged": False})
+        self.cassette.append({**record_of(exchange, self.current_test), "judged": False})
 
-    def _record(self, exchange: Exchange, test: str) -> None:
-        line = exchange.cassette_record(test)
+    def _record(
+        self, exchange: Exchange, test: str, only: set[str] | None = None, attempt: tuple[int, int] = (1, 1)
+    ) -> dict[str, Any]:
+        """Write the exchange's cassette line as judged (how: `only`, `attempt`), in place of its line as sent."""
+        line = record_of(exchange, test, only=only, attempt=attempt)
         if exchange.recorded_at is not None and exchange.recorded_at < len(self.cassette):
             self.cassette[exchange.recorded_at] = line
         else:
             self.cassette.append(line)
+        return line
 
     def check(self, exchange: Exchange, test: str = "", only: set[str] | None = None) -> Judgement:
         """Run the selected checks (or `only` those among them), record everything, and say what fails the test."""
         outcomes = self._judge(exchange, self._codes(only), test)
         self.outcomes.extend(outcomes)
-        self._record(exchange, test)
+        self._record(exchange, test, only)
         exchange.forget_stream()  # judged: an exchange a test keeps does not keep its decoded stream too
         return self._judgement(outcomes)
 
@@ -96,7 +101,7 @@ class ConformanceSession:
         codes = self._codes(only)
         for attempt in range(1, attempts + 1):
             outcomes = [dataclasses.replace(o, attempt=attempt) for o in self._judge(exchange, codes, test)]
-            self._record(exchange, test)
+            line = self._record(exchange, test, only, (attempt, attempts))
             exchange.forget_stream()
             judgement = self._judgement(outcomes)
             behavioural = not judgement.crashes and all(CHECKS[f.code].behavioural for f in judgement.findings)
@@ -104,6 +109,7 @@ class ConformanceSession:
                 self.outcomes.extend(outcomes)
                 return judgement
             self.outcomes.extend(o.retried(attempt, attempts) for o in outcomes)
+            line["retried"] = True  # its findings are kept as info: `recheck` does the same
             exchange = resend()
         return Judgement()
 

@@ -13,7 +13,8 @@ from typing import Any
 from kimi_conformance.budget import Guard
 from kimi_conformance.checks import CheckContext, select
 from kimi_conformance.fidelity import FidelityTally
-from kimi_conformance.pricing import load_prices
+from kimi_conformance.pricing import load_prices, priced_aliases
+from kimi_conformance.runner.foreign_contract import load_foreign_contract
 from kimi_conformance.runner.plan import Plan
 from kimi_conformance.runner.session import ConformanceSession
 from kimi_conformance.runner.target import TargetProbe, probe_target
@@ -38,7 +39,7 @@ def guard_share(settings: Settings, workers: int) -> Guard:
         max_tokens=share(settings.max_tokens),
         rpm=settings.rpm / workers if settings.rpm else None,
         max_retries=settings.max_retries,
-        prices=load_prices(settings.price_table),
+        prices=priced_aliases(load_prices(settings.price_table), settings.aliases()),
     )
 
 
@@ -71,6 +72,8 @@ class RunState:
             selected=select(settings.checks, settings.exclude_checks),
             strict=settings.strict,
         )
+        if settings.contract is not None:
+            load_foreign_contract(settings.contract)  # a document the contract suite cannot use: a usage error now
         return cls(settings, run_id or new_run_id(), guard_share(settings, workers), session)
 
     def target_probe(self) -> TargetProbe:
@@ -80,6 +83,8 @@ class RunState:
             self.probe = probe_target(self.settings, self.guard, observer=self.session.sent)
             if self.probe.exchange is not None and self.probe.problem is not None:
                 self.session.check(self.probe.exchange, "target reachability", set(REACHABILITY))
+            if self.probe.unanswered is not None:  # an operations probe (`runner/discovery.py`) got no answer
+                self.session.check(self.probe.unanswered, "target reachability", set(REACHABILITY))
         return self.probe
 
     @property
