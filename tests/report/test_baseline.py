@@ -66,6 +66,21 @@ def test_the_subject_keeps_the_defect_and_drops_what_changes_between_runs(messag
     assert normalise(message) == subject
 
 
+@given(st.integers(0, 10**6), st.integers(0, 10**6), st.integers(60, 200))
+def test_an_excerpt_cut_short_gives_one_subject_wherever_the_cut_falls(prompt: int, completion: int, cut: int) -> None:
+    """A check cuts what it received at a fixed length, so the cut moves with the digits before it: whatever
+    the cut leaves of the excerpt is no part of the subject (one defect, one fingerprint, in every run)."""
+    usage = json.dumps([{"prompt_tokens": prompt, "completion_tokens": completion, "prompt_tokens_details": {}}])
+    excerpt = usage[: min(cut, len(usage) - 1)]
+    message = f"Received: 1 usage object(s) in choice 0: {excerpt}...\nExpected: one, in the finishing chunk"
+    assert (
+        normalise(message)
+        == "Received: <n> usage object(s) in choice <n>: <cut>...\nExpected: one, in the finishing chunk"
+    )
+    assert normalise("Received: the text goes on and o...") == "Received: <cut>..."
+    assert normalise("Received: total 38 ... and more") == "Received: total <n> ... and more"  # prose, not a cut
+
+
 @given(
     ident=st.text("abcdefghijklmnopqrstuvwxyz0123456789", min_size=20, max_size=20),
     port=st.integers(1, 65535),

@@ -52,12 +52,53 @@ def _quoted(match: re.Match[str]) -> str:
     return quoted if _WORD.fullmatch(inner) else f"{quote}<text>{quote}"
 
 
+_CUT = re.compile(r"\.\.\.$|(?<=\S)\.\.\.(?=\s)")
+"""Where a message cuts an excerpt short: `...` ending a line, or right after a character before a blank."""
+_OPENERS, _CLOSERS = "[{(", "]})"
+
+
+def _excerpt_start(line: str, end: int) -> int | None:
+    """Where the excerpt a cut at `end` ends opens: the outermost bracket still open there (brackets inside
+    double quotes do not count), else the line's label (`Received: `), else the cut word; None when the cut
+    falls inside a double-quoted string outside brackets, which the quoted-value rule already makes `"<text>"`."""
+    stack: list[int] = []
+    quoted = escaped = False
+    for index, char in enumerate(line[:end]):
+        if quoted:
+            escaped, quoted = (False, True) if escaped else (char == "\\", char != '"')
+        elif char == '"':
+            quoted = True
+        elif char in _OPENERS:
+            stack.append(index)
+        elif char in _CLOSERS and stack:
+            stack.pop()
+    if stack:
+        return stack[0]
+    if quoted:
+        return None
+    label = line.find(": ")
+    return label + 2 if 0 <= label < end else line.rfind(" ", 0, end) + 1
+
+
+def _cut_excerpts(message: str) -> str:
+    """Each excerpt a message cuts short, as `<cut>...`: where the cut falls depends on how long the numbers and
+    ids before it were, so whatever the cut leaves of an excerpt is no part of the subject."""
+    lines = []
+    for line in message.split("\n"):
+        cut = _CUT.search(line)
+        start = None if cut is None else _excerpt_start(line, cut.start())
+        if cut is not None and start is not None:
+            line = line[:start] + "<cut>" + line[cut.start() :]
+        lines.append(line)
+    return "\n".join(lines)
+
+
 def normalise(message: str) -> str:
     """The subject of a finding's message: the same for the same defect in every run. Ids, timestamps, hosts and
     ports, numbers (and lists of numbers, whatever their length) and quoted values longer than one word become
-    placeholders (`<id>`, `<time>`, `<n>`, `[<n>, ...]`, `"<text>"` ...); words, object keys, HTTP statuses and model
-    ids stay; blanks are collapsed, lines kept."""
-    text = _ISO_TIME.sub("<time>", message)
+    placeholders (`<id>`, `<time>`, `<n>`, `[<n>, ...]`, `"<text>"` ...), and an excerpt cut short `<cut>...`;
+    words, object keys, HTTP statuses and model ids stay; blanks are collapsed, lines kept."""
+    text = _ISO_TIME.sub("<time>", _cut_excerpts(message))
     text = _HTTP_DATE.sub("<time>", text)
     text = _ORIGIN.sub("<origin>", text)
     text = _UUID.sub("<uuid>", text)
