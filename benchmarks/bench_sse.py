@@ -1,18 +1,25 @@
-"""Throughput of our SSE decoder next to openai-python's and httpx-sse's, on the same bytes, as ratios.
+"""Throughput of our SSE decoder next to openai-python's and httpx-sse's, on the same bytes, in one run, as ratios.
 
 The stream is realistic: the chunks of many streamed completions from the reference mock's own encoder (JSON
-deltas with reasoning, content and tool-call fragments), cut into network-sized pieces. Each decoder gets the
-same pieces and must yield the same number of events. A script, not a test.
+deltas with reasoning, content and tool-call fragments, n = 2, non-ASCII text), about 21 MB of it cut into
+1,400-byte pieces (one TCP segment each). Each decoder gets the same pieces, round by round, and must yield the
+same events; each one's best MB/s, its time relative to ours (median over the rounds), and whether it ends lines
+only at CR, LF and CRLF (an event holding U+2028 and U+0085 must come out whole) are printed. A script, not a test.
 
-    pip install httpx-sse openai       # the other decoders (openai comes with `.[test]`)
+    pip install -e '.[bench]'          # httpx-sse and openai, the other decoders
     python benchmarks/bench_sse.py --megabytes 20
 """
 
 from __future__ import annotations
 
 import argparse
+import codecs
+import os
+import platform
+import statistics
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from kimi_conformance.mock.chat import plan_completion, stream_chunks
@@ -54,69 +61,115 @@ def pieces(data: bytes) -> list[bytes]:
     return [data[i : i + PIECE] for i in range(0, len(data), PIECE)]
 
 
-def ours(chunks: Iterable[bytes]) -> int:
-    return sum(1 for _ in iter_events(chunks, SSEDecoder()))
+def ours(chunks: Iterable[bytes]) -> list[str]:
+    return [event.data for event in iter_events(chunks, SSEDecoder())]
 
 
-def openai_python(chunks: Iterable[bytes]) -> int:
+def openai_python(chunks: Iterable[bytes]) -> list[str]:
     from openai._streaming import SSEDecoder as OpenAIDecoder
 
-    return sum(1 for _ in OpenAIDecoder().iter_bytes(iter(chunks)))
+    return [event.data for event in OpenAIDecoder().iter_bytes(iter(chunks))]
 
 
-def httpx_sse(chunks: Iterable[bytes]) -> int:
-    from httpx_sse._decoders import SSEDecoder as HttpxSSEDecoder  # type: ignore[import-not-found]
+def httpx_sse(chunks: Iterable[bytes]) -> list[str]:
+    from httpx_sse._decoders import SSEDecoder as HttpxSSEDecoder  # type: ignore[import-not-found, unused-ignore]
     from httpx_sse._decoders import SSELineDecoder
 
-    lines, decoder, count = SSELineDecoder(), HttpxSSEDecoder(), 0
-
-    def text() -> Iterator[str]:
-        import codecs
-
-        utf8 = codecs.getincrementaldecoder("utf-8")()
-        for chunk in chunks:
-            yield utf8.decode(chunk)
-
-    for piece in text():
-        for line in lines.decode(piece):
-            if decoder.decode(line) is not None:
-                count += 1
-    return count
+    lines, decoder, data = SSELineDecoder(), HttpxSSEDecoder(), []
+    utf8 = codecs.getincrementaldecoder("utf-8")()  # httpx-sse reads text: httpx decodes the bytes first
+    for chunk in chunks:
+        for line in lines.decode(utf8.decode(chunk)):
+            event = decoder.decode(line)
+            if event is not None:
+                data.append(event.data)
+    return data
 
 
-DECODERS: dict[str, Callable[[Iterable[bytes]], int]] = {
+DECODERS: dict[str, Callable[[Iterable[bytes]], list[str]]] = {
     "kimi-conformance": ours,
     "openai-python": openai_python,
     "httpx-sse": httpx_sse,
 }
+GOAL = "httpx-sse"
+"""The decoder ours must be at least as fast as (issue 17)."""
+LINE_ENDS_PROBE = 'data: {"content":"a\u2028b\u0085c"}\n\n'.encode()
+"""One event whose data holds U+2028 and U+0085: SSE ends lines at CR, LF and CRLF only, so it is one event with
+that data, whole."""
+
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    """One comparison: the stream's size and pieces, each decoder's best time, events and line ends, and the
+    median over the rounds of our time over each one's."""
+
+    megabytes: float
+    pieces: int
+    best: dict[str, float]
+    events: dict[str, int]
+    ours_over_theirs: dict[str, float]
+    line_ends_only: dict[str, bool]
+
+    def speed(self, name: str) -> float:
+        return self.megabytes / self.best[name]
+
+
+def compare(megabytes: float, rounds: int) -> Figures:
+    """Every installed decoder on the same pieces, round by round (each once per round), so a load that comes and
+    goes on the machine weighs on all of them."""
+    data = realistic_stream(megabytes)
+    chunks = pieces(data)
+    available = {}
+    for name, decode in DECODERS.items():
+        try:
+            decode(chunks[:10])
+        except ImportError as exc:
+            print(f"{name}: not installed ({exc.name}); pip install -e '.[bench]' to compare")
+            continue
+        available[name] = decode
+    times: dict[str, list[float]] = {name: [] for name in available}
+    events: dict[str, int] = {}
+    for _ in range(rounds):
+        for name, decode in available.items():
+            started = time.perf_counter()
+            events[name] = len(decode(chunks))
+            times[name].append(time.perf_counter() - started)
+    ours_times = times["kimi-conformance"]
+    expected = ['{"content":"a\u2028b\u0085c"}']
+    return Figures(
+        megabytes=len(data) / 1e6,
+        pieces=len(chunks),
+        best={name: min(spent) for name, spent in times.items()},
+        events=events,
+        ours_over_theirs={
+            name: statistics.median(o / t for o, t in zip(ours_times, spent, strict=True))
+            for name, spent in times.items()
+        },
+        line_ends_only={name: decode([LINE_ENDS_PROBE]) == expected for name, decode in available.items()},
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--megabytes", type=float, default=20.0, help="size of the stream (default 20)")
-    parser.add_argument("--repeat", type=int, default=3, help="runs per decoder; the best counts (default 3)")
+    parser.add_argument("--megabytes", type=float, default=20.0, help="size of the stream in MiB (default 20)")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds, each decoder once per round (default 5)")
     args = parser.parse_args()
-    data = realistic_stream(args.megabytes)
-    chunks = pieces(data)
-    print(f"stream: {len(data) / 1e6:.1f} MB in {len(chunks)} pieces of {PIECE} bytes")
-    results: dict[str, tuple[float, int]] = {}
-    for name, decode in DECODERS.items():
-        try:
-            best, events = float("inf"), 0
-            for _ in range(args.repeat):
-                started = time.perf_counter()
-                events = decode(chunks)
-                best = min(best, time.perf_counter() - started)
-            results[name] = (best, events)
-        except ImportError as exc:
-            print(f"{name}: not installed ({exc.name}); pip install it to compare")
-    base = results["kimi-conformance"][0]
-    print(f"\n{'decoder':18}{'MB/s':>10}{'events':>12}{'time vs ours':>14}")
-    for name, (seconds, events) in results.items():
-        print(f"{name:18}{len(data) / 1e6 / seconds:10.1f}{events:12,}{seconds / base:13.2f}x")
-    counts = {events for _, events in results.values()}
-    if len(counts) != 1:
-        print(f"\nwarning: the decoders disagree on the number of events: {counts}")
+    if args.megabytes <= 0 or args.rounds < 1:
+        parser.error("--megabytes must be > 0 and --rounds >= 1")
+    figures = compare(args.megabytes, args.rounds)
+    print(
+        f"stream: {figures.megabytes:.1f} MB in {figures.pieces:,} pieces of {PIECE} bytes; best of {args.rounds} "
+        f"rounds; Python {platform.python_version()}, {os.cpu_count()} CPUs"
+    )
+    print(f"\n{'decoder':18}{'MB/s':>8}{'events':>10}{'its time/ours':>15}  lines end only at CR, LF, CRLF")
+    for name in figures.best:
+        line_ends = "yes" if figures.line_ends_only[name] else "no (U+2028/U+0085 end its lines)"
+        slower = 1 / figures.ours_over_theirs[name]
+        print(f"{name:18}{figures.speed(name):8.1f}{figures.events[name]:10,}{slower:14.2f}x  {line_ends}")
+    if len(set(figures.events.values())) != 1:
+        print(f"\nwarning: the decoders disagree on the number of events: {figures.events}")
+    if GOAL in figures.best:
+        verdict = "met" if figures.ours_over_theirs[GOAL] <= 1 else "NOT met"
+        print(f"\ngoal: ours at least as fast as {GOAL} (median ratio over the rounds): {verdict}")
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 from starlette.applications import Starlette
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
@@ -26,10 +27,15 @@ from kimi_conformance import strict_json
 from kimi_conformance.exchange import Exchange
 from kimi_conformance.loopback import LoopbackServer, running
 from kimi_conformance.proxy_recorder import DRAIN_SECONDS, QUEUE_SIZE, JudgingWorker, Recorder, Relayed
+from kimi_conformance.proxy_upstream import UpstreamError, UpstreamResponse, upstream_for
 
 HOP_BY_HOP = frozenset(
     {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade", "host"}
 )
+HOP_BY_HOP_RAW = frozenset(name.encode() for name in HOP_BY_HOP)
+"""The same names as uvicorn's raw headers carry them (lower case)."""
+WHOLE_BYTES = 256 * 1024
+"""Answers up to this declared length are read whole, then relayed in one write (`_small`)."""
 
 
 def create_proxy_app(
@@ -46,57 +52,60 @@ def create_proxy_app(
     base = httpx.URL(upstream.rstrip("/"))
     recorder = Recorder(folder)
     judging = JudgingWorker(recorder, judging_queue, drain_seconds)
-    client = httpx.AsyncClient(timeout=httpx.Timeout(timeout), follow_redirects=False)
+    connections = upstream_for(base, timeout)
+    origin = f"{base.scheme}://{base.netloc.decode('ascii')}"
 
     async def relay(request: Request) -> Response:
         path = request.url.path
         raw_path: bytes = request.scope.get("raw_path") or path.encode()
         body = await request.body()
         recorder.learn_secrets(request.headers)
-        headers = [(k, v) for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP]
         try:
-            target = upstream_url(base, raw_path, request.scope.get("query_string") or b"")
+            target = upstream_target(base.raw_path, raw_path, request.scope.get("query_string") or b"")
         except ValueError as exc:
             return Response(f"not relayed: {exc}", status_code=400, media_type="text/plain")
-        outgoing = client.build_request(request.method, target, headers=headers, content=body)
+        headers = [(name, value) for name, value in request.headers.raw if name not in HOP_BY_HOP_RAW]
         started = time.monotonic()
         exchange = Exchange(
             operation=recorder.operation(request.method, path),
             method=request.method,
-            url=str(outgoing.url),
+            url=origin + target.decode("latin-1"),  # the query is as the client sent it
             request_headers=recorder.redactor.headers(dict(request.headers)),
             request_text=recorder.redactor.body(request.headers.get("content-type", ""), body),
             intent="observed",
         )
         try:
-            upstream_response = await client.send(outgoing, stream=True)
-        except httpx.HTTPError as exc:
-            exchange.transport_error = f"{type(exc).__name__}: {exc}"
+            answer = await connections.send(request.method, target, headers, body)
+        except UpstreamError as error:
+            exchange.transport_error = error.describe()
             exchange.elapsed = time.monotonic() - started
-            judging.submit(Relayed(exchange, body))
-            return Response(f"upstream unreachable: {type(exc).__name__}", status_code=502, media_type="text/plain")
-        exchange.status = upstream_response.status_code
-        exchange.response_headers = {k.lower(): v for k, v in upstream_response.headers.items()}
+            refused = Response(f"upstream unreachable: {error.kind}", status_code=502, media_type="text/plain")
+            refused.background = BackgroundTask(_judge, judging, Relayed(exchange, body))
+            return refused
+        exchange.status = answer.status
+        exchange.response_headers = _header_map(answer.headers)
+        relayed_headers = [
+            (name.lower(), value) for name, value in answer.headers if name.lower() not in HOP_BY_HOP_RAW
+        ]
+        if _small(exchange.response_headers):
+            return await _whole(answer, exchange, body, relayed_headers, started, judging)
 
         async def pieces() -> AsyncIterator[bytes]:
             received: list[bytes] = []
             try:
-                async for chunk in upstream_response.aiter_raw():
+                async for chunk in answer.body():
                     received.append(chunk)
                     yield chunk
-            except httpx.HTTPError as exc:
-                exchange.stream_error = f"the upstream body broke off: {type(exc).__name__}"
+            except UpstreamError as error:
+                exchange.stream_error = f"the upstream body broke off: {error.kind}"
             finally:
-                await upstream_response.aclose()
+                await answer.close()
                 exchange.elapsed = time.monotonic() - started
-                judging.submit(Relayed(exchange, body, received))
+                # on the loop's next turn, once the stream's last bytes are written (also when the client left)
+                asyncio.get_running_loop().call_soon(judging.submit, Relayed(exchange, body, received))
 
-        response = StreamingResponse(pieces(), status_code=upstream_response.status_code)
-        response.raw_headers = [
-            (name.lower(), value)
-            for name, value in upstream_response.headers.raw
-            if name.decode("latin-1").lower() not in HOP_BY_HOP
-        ]
+        response = StreamingResponse(pieces(), status_code=answer.status)
+        response.raw_headers = relayed_headers
         return response
 
     @contextlib.asynccontextmanager
@@ -104,7 +113,7 @@ def create_proxy_app(
         try:
             yield
         finally:
-            await client.aclose()
+            await connections.aclose()
             await asyncio.to_thread(judging.close)
 
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
@@ -114,10 +123,78 @@ def create_proxy_app(
     return app
 
 
+def _small(headers: dict[str, str]) -> bool:
+    """Whether an answer is read whole before it is relayed: a declared length up to WHOLE_BYTES, not a stream.
+    Its bytes go out the same, in one write, without a streaming response's task group and chunk-by-chunk sends."""
+    length = headers.get("content-length", "")
+    event_stream = headers.get("content-type", "").startswith("text/event-stream")
+    return length.isdigit() and int(length) <= WHOLE_BYTES and not event_stream
+
+
+async def _whole(
+    answer: UpstreamResponse,
+    exchange: Exchange,
+    body: bytes,
+    headers: list[tuple[bytes, bytes]],
+    started: float,
+    judging: JudgingWorker,
+) -> Response:
+    """A small answer, read to its end and relayed in one piece (or, if it breaks off, what arrived of it)."""
+    received: list[bytes] = []
+    try:
+        async for chunk in answer.body():
+            received.append(chunk)
+    except UpstreamError as error:
+        exchange.stream_error = f"the upstream body broke off: {error.kind}"
+    finally:
+        await answer.close()
+    exchange.elapsed = time.monotonic() - started
+    if exchange.stream_error is None:
+        response = Response(b"".join(received), status_code=answer.status)
+    else:  # as a streamed relay ends: the client gets what came, short of the length declared
+        response = StreamingResponse(_replayed(received), status_code=answer.status)
+    response.raw_headers = headers
+    response.background = BackgroundTask(_judge, judging, Relayed(exchange, body, received))
+    return response
+
+
+async def _judge(judging: JudgingWorker, relayed: Relayed) -> None:
+    """Hand a relayed exchange to the judge once its answer is sent. Not before: the judging thread would take the
+    GIL at the first write's system call and keep it, its 0.7 ms, between the answer's head and its body."""
+    judging.submit(relayed)
+
+
+async def _replayed(received: list[bytes]) -> AsyncIterator[bytes]:
+    for chunk in received:
+        yield chunk
+
+
+def _header_map(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
+    """Headers as the checks read them, as httpx's `Headers.items()` gave them: names in lower case, the values of
+    a repeated name joined with ", ", bytes read as UTF-8 (else Latin-1)."""
+    merged: dict[str, str] = {}
+    for name, value in raw:
+        key, text = name.decode("latin-1").lower(), _text(value)
+        merged[key] = f"{merged[key]}, {text}" if key in merged else text
+    return merged
+
+
+def _text(value: bytes) -> str:
+    try:
+        return value.decode()
+    except UnicodeDecodeError:
+        return value.decode("latin-1")
+
+
 def upstream_url(base: httpx.URL, raw_path: bytes, query: bytes) -> httpx.URL:
-    """The upstream URL of a request: the upstream's scheme, host and port, always, and its path followed by the
-    client's path after `/v1`, forwarded as the raw bytes the client sent (never decoded and joined again, so
-    `%2F..` stays data and no request can reach another host, port or path above the upstream's)."""
+    """The upstream URL of a request (`upstream_target` on the upstream's origin)."""
+    return base.copy_with(raw_path=upstream_target(base.raw_path, raw_path, query))
+
+
+def upstream_target(base_path: bytes, raw_path: bytes, query: bytes) -> bytes:
+    """The path and query a request goes to on the upstream: the upstream's path followed by the client's path
+    after `/v1`, forwarded as the raw bytes the client sent (never decoded and joined again, so `%2F..` stays data
+    and no request can reach another host, port or path above the upstream's)."""
     suffix = raw_path[len(b"/v1") :] if raw_path.startswith(b"/v1") else raw_path
     if suffix and not suffix.startswith(b"/"):
         raise ValueError("the path must go on with `/` after /v1")
@@ -125,8 +202,7 @@ def upstream_url(base: httpx.URL, raw_path: bytes, query: bytes) -> httpx.URL:
         raise ValueError("the path holds bytes a URL cannot carry raw")
     if any(segment in (b".", b"..") for segment in suffix.split(b"?")[0].split(b"/")):
         raise ValueError("a `.` or `..` path segment would leave the upstream's base path")
-    base_path = base.raw_path.split(b"?")[0].rstrip(b"/")
-    return base.copy_with(raw_path=base_path + suffix + (b"?" + query if query else b""))
+    return base_path.split(b"?")[0].rstrip(b"/") + suffix + (b"?" + query if query else b"")
 
 
 def read_outcomes(folder: Path) -> list[dict[str, Any]]:

@@ -99,6 +99,8 @@ events_strategy = st.lists(
         ServerSentEvent,
         data=st.lists(event_values, min_size=1, max_size=3).map("\n".join),
         event=st.sampled_from(["message", "delta", "done"]),
+        id=st.none(),
+        retry=st.none(),
     ),
     max_size=6,
 )

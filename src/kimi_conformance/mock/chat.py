@@ -32,11 +32,14 @@ class Completion:
     """`usage-all-zero`: every count reported as 0 (K2VV #9, facts §12)."""
     model_label: str = ""
     """The `model` the body reports (the requested id unless a fault says otherwise)."""
+    counts: tuple[tuple[int, int], ...] = ()
+    """(completion tokens, reasoning tokens) of each choice, in order: counted once, read by every usage."""
 
     def usage(self, choice: ChoicePlan | None = None) -> dict[str, Any]:
         """Usage of one choice (stream final chunk) or of all choices together."""
-        chosen = [choice] if choice is not None else self.choices
-        completion = sum(plan.completion_tokens for plan in chosen)
+        counted = list(zip(self.choices, self.counts or [_counts(plan) for plan in self.choices], strict=True))
+        chosen = [count for plan, count in counted if choice is None or plan is choice]
+        completion = sum(tokens for tokens, _ in chosen)
         prompt = self.request.prompt_tokens - (self.cached_tokens if self.prompt_excludes_cached else 0)
         if self.usage_zero:
             return {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
@@ -46,13 +49,17 @@ class Completion:
             "total_tokens": prompt + completion + (1 if self.usage_off_by_one else 0),
             "cached_tokens": self.cached_tokens,
             "prompt_tokens_details": {"cached_tokens": self.cached_tokens},
-            "completion_tokens_details": {"reasoning_tokens": sum(count_text(p.reasoning or "") for p in chosen)},
+            "completion_tokens_details": {"reasoning_tokens": sum(reasoning for _, reasoning in chosen)},
         }
+
+
+def _counts(plan: ChoicePlan) -> tuple[int, int]:
+    return plan.completion_tokens, count_text(plan.reasoning or "")
 
 
 def plan_completion(request: ChatRequest, config: MockConfig, cached_tokens: int) -> Completion:
     """Decide every choice of a request, deterministically."""
-    ident = "cmpl-" + hashlib.sha256(request.digest(f"{time.time_ns()}").encode()).hexdigest()[:32]
+    ident = "cmpl-" + hashlib.sha256(request.seed_material + b"%d" % time.time_ns()).hexdigest()[:32]  # one hash
     n = 1 if config.has_fault("n-ignored") else request.n
     choices = [serving_defects(plan_choice(request, index, config.seed, config.faults), config) for index in range(n)]
     model = request.model.family.name if config.has_fault("model-not-echoed") else request.model.id
@@ -66,6 +73,7 @@ def plan_completion(request: ChatRequest, config: MockConfig, cached_tokens: int
         prompt_excludes_cached=config.has_fault("prompt-tokens-exclude-cached"),
         usage_zero=config.has_fault("usage-all-zero"),
         model_label=model,
+        counts=tuple(_counts(plan) for plan in choices),
     )
 
 
@@ -125,19 +133,35 @@ def _argument_pieces(arguments: str, size: int = 8) -> list[str]:
     return [arguments[i : i + size] for i in range(0, len(arguments), size)]
 
 
+def chunk_head(completion: Completion) -> dict[str, Any]:
+    """What every chunk of the stream opens with: id, object, created and model, in that order."""
+    return {
+        "id": completion.id,
+        "object": "chat.completion.chunk",
+        "created": completion.created,
+        "model": completion.model_label,
+    }
+
+
 def stream_chunks(completion: Completion, config: MockConfig) -> Iterator[dict[str, Any]]:
     """Every `chat.completion.chunk` of the stream, choices interleaved, each ending with its usage (facts §3.10)."""
-    head = {"id": completion.id, "object": "chat.completion.chunk", "created": completion.created}
-    head["model"] = completion.model_label
+    head = chunk_head(completion)
+    for choices, usage in stream_parts(completion, config):
+        yield {**head, "choices": choices} if usage is None else {**head, "choices": choices, "usage": usage}
+
+
+def stream_parts(completion: Completion, config: MockConfig) -> Iterator[tuple[list[dict[str, Any]], Any]]:
+    """What tells the chunks of `stream_chunks` apart: each one's `choices`, and its top-level `usage` (None for a
+    chunk without one)."""
     deltas_of = [null_roles(list(_deltas(plan, config)), config) for plan in completion.choices]
     per_choice = [null_reasoning(deltas, config) for deltas in deltas_of]
     longest = max(len(deltas) for deltas in per_choice)
+    early_finish = config.has_fault("stream-finish-reason-early")
     for step in range(longest):
         for plan, deltas in zip(completion.choices, per_choice, strict=True):
             if step < len(deltas):
-                early = plan.finish_reason if step == 1 and config.has_fault("stream-finish-reason-early") else None
-                choice = {"index": plan.index, "delta": deltas[step], "finish_reason": early}
-                yield {**head, "choices": [choice]}
+                early = plan.finish_reason if step == 1 and early_finish else None
+                yield [{"index": plan.index, "delta": deltas[step], "finish_reason": early}], None
     top_level_only = config.has_fault("stream-usage-top-level-only")
     no_usage = config.has_fault("stream-usage-missing")
     for plan in completion.choices:
@@ -147,7 +171,7 @@ def stream_chunks(completion: Completion, config: MockConfig) -> Iterator[dict[s
         final: dict[str, Any] = {"index": plan.index, "delta": {}, "finish_reason": reason}
         if not (top_level_only or no_usage):
             final["usage"] = completion.usage(plan)
-        yield {**head, "choices": [final]}
+        yield [final], None
     unasked = config.has_fault("stream-usage-chunk-unasked")
     if (completion.request.include_usage or top_level_only or unasked) and not no_usage:
-        yield {**head, "choices": [], "usage": completion.usage()}
+        yield [], completion.usage()

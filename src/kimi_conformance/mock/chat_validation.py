@@ -9,19 +9,20 @@ so with a `rule-ignored:` fault on, the schema check is skipped too: the fault t
 
 from __future__ import annotations
 
+import functools
 from typing import Any
-
-from jsonschema.exceptions import best_match
 
 from kimi_conformance import contract
 from kimi_conformance.mock import errors
 from kimi_conformance.mock.config import MockConfig
 from kimi_conformance.mock.errors import ApiError, invalid_request
 from kimi_conformance.mock.request import ChatRequest, reasoning_kept
+from kimi_conformance.mock.schema_gate import first_error
 from kimi_conformance.rules import ModelInfo, Rule, load_rules
 from kimi_conformance.rules.request_rules import (
     ChatView,
     FileLookup,
+    RuleLogic,
     dynamic_tools,
     logic,
     max_output_tokens,
@@ -43,38 +44,46 @@ def _clamp(rule: Rule, view: ChatView) -> None:
     view.body[param.name] = int(fixed) if param.integer else fixed
 
 
+@functools.cache
+def _phase_rules(model_id: str, after_schema: bool) -> tuple[tuple[Rule, RuleLogic, str, str], ...]:
+    """The rules of one phase for a model, in table order, each with its code and the names of its two faults:
+    worked out once per model (the table is frozen), not on every request."""
+    model = load_rules().model(model_id)
+    assert model is not None
+    return tuple(
+        (rule, logic(rule), f"rule-ignored:{rule.id}", f"rule-strict:{rule.id}")
+        for rule in load_rules().rules_for(model)
+        if rule.after_schema == after_schema
+    )
+
+
 def enforce_rules(view: ChatView, config: MockConfig, *, after_schema: bool) -> None:
     """Raise the first rule of the table (of one phase) the request breaks, as the API's 400."""
-    for rule in load_rules().rules_for(view.model):
-        if rule.after_schema != after_schema or config.has_fault(f"rule-ignored:{rule.id}"):
+    faults = config.faults
+    for rule, code, ignored, strict in _phase_rules(view.model.id, after_schema):
+        if faults and ignored in faults:
             continue
-        code = logic(rule)
         fields = code.broken(view)
         if fields is not None:
-            if rule.param is not None and config.has_fault("sampling-clamped"):
+            if rule.param is not None and "sampling-clamped" in faults:
                 _clamp(rule, view)
                 continue
             raise invalid_request(message(rule, fields))
-        if config.has_fault(f"rule-strict:{rule.id}") and code.touches(view):
+        if faults and strict in faults and code.touches(view):
             raise invalid_request(f"Invalid request: {rule.title} (refused by fault rule-strict:{rule.id})")
 
 
+_chat_pointer = functools.cache(contract.chat_request_pointer)
+"""The family request schema of each model, looked up in the contract's discriminator once per model."""
+
+
 def _check_schema(body: dict[str, Any], model: ModelInfo) -> None:
-    pointer = contract.chat_request_pointer(model.id)
+    pointer = _chat_pointer(model.id)
     if pointer is None:
         return
-    error = _first_error(contract.validator_for(pointer), body)
+    error = first_error(pointer, body)
     if error is not None:
         raise invalid_request(f"Invalid request: {error}")
-
-
-def _first_error(validator: Any, instance: Any) -> str | None:
-    error = best_match(validator.iter_errors(instance))
-    if error is None:
-        return None
-    where = "/".join(str(part) for part in error.absolute_path)
-    message = error.message if len(error.message) <= 200 else error.message[:200] + "..."
-    return f"{message} (at {where})" if where else message
 
 
 def _stops(body: dict[str, Any]) -> tuple[str, ...]:
@@ -137,7 +146,7 @@ def _normalise(
     )
 
 
-def validation_error(validator: Any, instance: Any) -> ApiError | None:
-    """A 400 for an instance that breaks a contract schema (used by the non-chat operations)."""
-    message = _first_error(validator, instance)
+def validation_error(pointer: str, instance: Any) -> ApiError | None:
+    """A 400 for an instance that breaks the contract schema at `pointer` (used by the non-chat operations)."""
+    message = first_error(pointer, instance)
     return None if message is None else invalid_request(f"Invalid request: {message}")

@@ -24,6 +24,7 @@ from kimi_conformance.mock.errors import (
     request_timeout,
     unauthenticated,
 )
+from kimi_conformance.mock.ratelimit import RateLimiter
 from kimi_conformance.mock.state import MockState
 from kimi_conformance.mock.variations import error_nulls
 
@@ -70,7 +71,8 @@ def timed_body(receive: Receive, seconds: float) -> Receive:
         if complete:
             return await receive()
         try:
-            message = await asyncio.wait_for(receive(), seconds)
+            async with asyncio.timeout(seconds):  # a timer, not a task and a turn of the loop as `wait_for` costs
+                message = await receive()
         except TimeoutError:
             raise request_timeout(seconds) from None
         complete = message["type"] != "http.request" or not message.get("more_body", False)
@@ -100,7 +102,7 @@ def endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         try:
             response = await _answer(handler, request, state)
             if isinstance(response, StreamingResponse):  # the slot is held until the stream ends
-                response.background = BackgroundTask(state.limiter.release, key)
+                response.background = BackgroundTask(_release_slot, state.limiter, key)
                 streaming = True
             return response
         finally:
@@ -108,6 +110,12 @@ def endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
                 state.limiter.release(key)
 
     return wrapped
+
+
+async def _release_slot(limiter: RateLimiter, key: str) -> None:
+    """The end of a stream gives its slot back on the event loop: a plain function as a background task would be
+    run in a worker thread, a thread hop per stream."""
+    limiter.release(key)
 
 
 async def _answer(handler: Handler, request: Request, state: MockState) -> Response:
@@ -152,10 +160,15 @@ async def read_json(request: Request) -> Any:
     if int(request.headers.get("content-length") or 0) > MAX_BODY_BYTES:
         raise invalid_request("Invalid request: the request body is larger than 100MB")
     raw = bytearray()
-    async for piece in request.stream():  # the limit holds while reading: a chunked body declares no length
-        raw += piece
+    while True:  # the limit holds while reading: a chunked body declares no length
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        raw += message.get("body", b"")
         if len(raw) > MAX_BODY_BYTES:
             raise invalid_request("Invalid request: the request body is larger than 100MB")
+        if not message.get("more_body", False):
+            break
     try:
         return json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from kimi_conformance.rules import ModelInfo
@@ -60,13 +60,14 @@ class ChatRequest:
     thinking: bool
     partial_prefix: str | None
     prompt_tokens: int
+    seed_material: bytes = field(init=False, repr=False, compare=False)
+    """What the generated text depends on. Stop, limits and streaming are left out, so they only cut or reframe
+    the same text. Encoded once: the id, every choice and every effort round hash it."""
 
-    @property
-    def seed_material(self) -> bytes:
-        """What the generated text depends on. Stop, limits and streaming are left out, so they only cut
-        or reframe the same text."""
+    def __post_init__(self) -> None:
         relevant = {key: self.body.get(key) for key in ("model", "messages", "tools", "response_format", "seed")}
-        return json.dumps(relevant, sort_keys=True, ensure_ascii=False, default=str).encode()
+        material = json.dumps(relevant, sort_keys=True, ensure_ascii=False, default=str).encode()
+        object.__setattr__(self, "seed_material", material)
 
     @property
     def reasoning_kept(self) -> bool:

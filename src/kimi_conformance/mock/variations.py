@@ -31,6 +31,8 @@ def _reshape(value: Any) -> Any:
 
 def frame(data: bytes, config: MockConfig) -> bytes:
     """One SSE event carrying `data`, framed as the switched-on variations say."""
+    if not config.faults:
+        return b"data: " + data + b"\n\n"
     separator = b": ping\n" if config.has_fault("benign-comments") else b""
     prefix = b"data:" if config.has_fault("benign-no-space") else b"data: "
     event = separator + prefix + data + b"\n\n"
