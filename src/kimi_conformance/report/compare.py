@@ -12,6 +12,8 @@ from html import escape
 from typing import Any
 
 from kimi_conformance.report.fingerprint import Fingerprint, fingerprint
+from kimi_conformance.report.html import render_matrix
+from kimi_conformance.report.matrix import NOT_APPLICABLE, Matrix, MatrixRow
 from kimi_conformance.report.recorded import RecordedRun, load_run
 
 __all__ = ["ComparedRun", "Regression", "label_runs", "load_run", "regressions", "render_compare_html",
@@ -143,6 +145,42 @@ def _cell_text(run: ComparedRun, code: str) -> tuple[str, str]:
     return text, verdict if verdict in _STATES else "passed"  # the run's own verdict (`findings.blocks`)
 
 
+def model_matrix(runs: list[ComparedRun]) -> Matrix | None:
+    """The runs' model x check matrices side by side: a column per run and model (`label · model`), a row per
+    check judged somewhere; None when no run's results.json carries a matrix (written before it had one)."""
+    matrices = [(run.label, Matrix.from_json(run.data["matrix"])) for run in runs if run.data.get("matrix")]
+    if not matrices:
+        return None
+    columns = [(label, model) for label, matrix in matrices for model in matrix.models]
+    cells: dict[str, dict[tuple[str, str], str]] = {}
+    titles: dict[str, tuple[str, str]] = {}
+    for label, matrix in matrices:
+        for row in matrix.rows:
+            titles.setdefault(row.code, (row.title, row.severity))
+            for model, state in zip(matrix.models, row.cells, strict=True):
+                cells.setdefault(row.code, {})[(label, model)] = state
+    rows = tuple(
+        MatrixRow(code, *titles[code], tuple(cells[code].get(column, NOT_APPLICABLE) for column in columns))
+        for code in sorted(cells)
+    )
+    return Matrix(tuple(f"{label} · {model or 'no model'}" for label, model in columns), rows)
+
+
+def _model_matrix_markdown(runs: list[ComparedRun]) -> list[str]:
+    matrix = model_matrix(runs)
+    if matrix is None or not matrix.judged_rows():
+        return []
+    icons = {"pass": "✅", "warn": "⚠️", "fail": "❌", "n/a": "·", "not offered": "➖"}
+    rows = sorted(matrix.judged_rows(), key=lambda r: ("fail" not in r.cells, "warn" not in r.cells, r.code))
+    lines = ["", "## Checks x models", "", "| check | " + " | ".join(_md(m) for m in matrix.models) + " |"]
+    lines.append("|---|" + ":---:|" * len(matrix.models))
+    lines += [
+        f"| `{row.code}` {_md(row.title)} | " + " | ".join(icons.get(c, c) for c in row.cells) + " |" for row in rows
+    ]
+    lines += ["", "✅ pass · ⚠️ warn · ❌ fail · `·` not applicable · ➖ not offered"]
+    return lines
+
+
 def _md(text: str) -> str:
     return text.replace("|", "\\|")
 
@@ -158,6 +196,7 @@ def render_compare_markdown(runs: list[ComparedRun]) -> str:
         cells = [f"{icons[state]} {text}" for text, state in (_cell_text(run, code) for run in runs)]
         lines.append(f"| `{code}` {_md(title)} | " + " | ".join(cells) + " |")
     lines += ["", "Cells: share of check outcomes passed (of those the check could judge), then findings by severity."]
+    lines += _model_matrix_markdown(runs)
     found = regressions(runs)
     if found:
         lines += ["", f"## Against {_md(runs[0].label)}", ""]
@@ -173,7 +212,8 @@ _STYLE = """
 body{font:14px/1.45 system-ui,sans-serif;margin:2em;color:#1b1f24}h1{font-size:1.5em}
 table{border-collapse:collapse;margin:1em 0}th,td{border:1px solid #d0d7de;padding:4px 8px;text-align:left}
 th{background:#f6f8fa;position:sticky;top:0}td.passed{background:#dafbe1}td.failed{background:#ffebe9}
-td.warned,td.known{background:#fff8c5}td.crashed{background:#ffd8b5}td.not-run{color:#6e7781}code{font-family:ui-monospace,monospace}
+td.warned,td.known,td.cell-warn{background:#fff8c5}td.cell-pass{background:#dafbe1}td.cell-fail{background:#ffebe9}
+td.cell-na,td.cell-not-offered{color:#6e7781}td.crashed{background:#ffd8b5}td.not-run{color:#6e7781}code{font-family:ui-monospace,monospace}
 .pass{color:#1a7f37;font-weight:600}.fail{color:#cf222e;font-weight:600}.incomplete{color:#9a6700;font-weight:600}
 """
 
@@ -201,11 +241,13 @@ def render_compare_html(runs: list[ComparedRun]) -> str:
     )
     if against:
         against = f"<h2>Against {escape(runs[0].label)}</h2>{against}"
+    by_model = model_matrix(runs)
+    models = "" if by_model is None else "<h2>Checks x models</h2>" + render_matrix(by_model, "Checks x models")
     return (
         "<!doctype html><html lang=en><head><meta charset=utf-8><title>kimi-conformance comparison</title>"
         f"<style>{_STYLE}</style></head><body><h1>kimi-conformance: provider comparison</h1>"
         f"<table><tr><th></th>{head}</tr>{summary}</table>"
         f"<h2>Checks</h2><table><tr><th>check</th>{head}</tr>{matrix}</table>"
         "<p>Cells: share of check outcomes passed (of those the check could judge), then findings by severity."
-        f"</p>{against}</body></html>\n"
+        f"</p>{models}{against}</body></html>\n"
     )

@@ -1,11 +1,18 @@
-"""A self-contained HTML report: checks x outcome, with expandable evidence; no server, no external assets."""
+"""A self-contained HTML report: the verdict, the model x check matrix, the findings grouped by check and subject
+(one example expanded, the rest on demand), then the table of checks. One file, no server, no external assets; plain
+HTML readable without JavaScript: the inline script only adds filters (severity, model, operation, new/known) by
+hiding elements by their `data-` attributes. Every text is escaped, and the page passes `redact`."""
 
 from __future__ import annotations
 
 from html import escape
 
 from kimi_conformance.fidelity import CLASSES, percent
+from kimi_conformance.redaction import redact
+from kimi_conformance.report.findings_html import FILTER_SCRIPT, FILTER_STYLE, render_filters, render_groups
 from kimi_conformance.report.fingerprint import Fingerprint
+from kimi_conformance.report.groups import group_findings
+from kimi_conformance.report.matrix import Matrix, MatrixRow
 from kimi_conformance.report.results import RunResult
 
 _STYLE = """
@@ -80,6 +87,47 @@ def _baseline(result: RunResult) -> str:
     )
 
 
+def _matrix_rows(matrix: Matrix, rows: list[MatrixRow]) -> str:
+    return "".join(
+        f'<tr data-code="{escape(row.code)}"><th><code>{escape(row.code)}</code> {escape(row.title)} '
+        f"<small>({escape(row.severity)})</small></th>"
+        + "".join(
+            f'<td class="cell-{state.replace(" ", "-").replace("/", "")}" data-model="{escape(model)}">'
+            f"{escape(state)}</td>"
+            for model, state in zip(matrix.models, row.cells, strict=True)
+        )
+        + "</tr>"
+        for row in rows
+    )
+
+
+def render_matrix(matrix: Matrix, caption: str = "Checks x models") -> str:
+    """The matrix as a plain table (`id="matrix"`): the checks failing or warning somewhere first, a column per
+    model; the checks quiet on every model in a folded table below."""
+    rows = matrix.judged_rows()
+    if not rows:
+        return ""
+    head = "<tr><th>check</th>" + "".join(f"<th>{escape(m or 'no model')}</th>" for m in matrix.models) + "</tr>"
+    loud = [row for row in rows if "fail" in row.cells or "warn" in row.cells]
+    loud.sort(key=lambda r: "fail" not in r.cells)
+    quiet = [row for row in rows if row not in loud]
+    counts = " · ".join(f"{n} {state}" for state, n in matrix.counts().items() if n)
+    table = (
+        f'<table id="matrix" class="matrix"><caption>{escape(caption)}: {escape(counts)}</caption>{head}'
+        + (
+            _matrix_rows(matrix, loud)
+            or f'<tr><td colspan="{len(matrix.models) + 1}">no check fails or warns</td></tr>'
+        )
+        + "</table>"
+    )
+    if quiet:
+        table += (
+            f"<details><summary>{len(quiet)} checks pass (or do not apply) on every model</summary>"
+            f'<table class="matrix">{head}{_matrix_rows(matrix, quiet)}</table></details>'
+        )
+    return table
+
+
 def render_html(result: RunResult) -> str:
     data = result.as_json()
     verdict = result.verdict
@@ -89,21 +137,21 @@ def render_html(result: RunResult) -> str:
         f"<td>{c['passed']}</td><td>{c['failed']}</td><td>{c['not_applicable']}</td></tr>"
         for c in data["checks"]
     )
-    states = [d.get("baseline") for d in data["findings"]]
-    findings = "".join(
-        f"<details><summary><code>{escape(f.code)}</code> {escape(f.title)} ({f.severity.value}"
-        f"{f', {state}' if state else ''}) · {escape(f.operation)}</summary><pre>{escape(f.render())}</pre></details>"
-        for f, state in zip(result.findings, states, strict=True)
+    groups = group_findings(result.findings, [d.get("baseline") for d in data["findings"]])
+    findings_section = (
+        f"<h2>Findings: {len(result.findings)} in {sum(len(c.groups) for c in groups)} groups of {len(groups)} "
+        f"checks</h2>{render_filters(groups)}{render_groups(groups)}"
+        if groups
+        else "<p>No findings.</p>"
     )
-    findings_section = f"<h2>Findings ({len(result.findings)})</h2>{findings}" if findings else "<p>No findings.</p>"
     crashes = "".join(f"<li>{escape(o.crash_line())} (<code>{escape(o.test)}</code>)</li>" for o in result.crashes)
     crash_section = (
         f"<h2>Crashed checks: the tool erred ({len(result.crashes)})</h2><ul>{crashes}</ul>" if crashes else ""
     )
     summary = data["summary"]
-    return (
+    page = (
         "<!doctype html><html lang=en><head><meta charset=utf-8>"
-        f"<title>kimi-conformance {escape(result.run_id)}</title><style>{_STYLE}</style></head><body>"
+        f"<title>kimi-conformance {escape(result.run_id)}</title><style>{_STYLE}{FILTER_STYLE}</style></head><body>"
         f'<h1>kimi-conformance: <span class="verdict-{verdict}">{verdict}</span></h1>'
         f"<p>{escape(result.verdict_reason)}.</p>"
         f"<p>Target <code>{escape(result.target)}</code> · run <code>{escape(result.run_id)}</code> · "
@@ -114,9 +162,14 @@ def render_html(result: RunResult) -> str:
         + (f"<p>Models: {escape(result.models_line())}</p>" if result.models else "")
         + (f"<p>Operations: {escape(result.operations_line())}</p>" if result.operations else "")
         + (f"<p>Account: {escape(result.account_line())}</p>" if result.account else "")
-        + _not_run(result)
+        + render_matrix(result.matrix())
         + _baseline(result)
-        + "<table><tr><th>code</th><th>name</th><th>title</th><th>severity</th><th>verdict</th>"
-        f"<th>passed</th><th>failed</th><th>n/a</th></tr>{rows}</table>{_fidelity(result)}{crash_section}"
-        f"{findings_section}</body></html>\n"
+        + crash_section
+        + findings_section
+        + _fidelity(result)
+        + "<h2>Checks</h2><table><tr><th>code</th><th>name</th><th>title</th><th>severity</th><th>verdict</th>"
+        f"<th>passed</th><th>failed</th><th>n/a</th></tr>{rows}</table>"
+        + _not_run(result)
+        + f"<script>{FILTER_SCRIPT}</script></body></html>\n"
     )
+    return redact(page)

@@ -14,6 +14,7 @@ from kimi_conformance.ledger import account_line
 from kimi_conformance.operations import Surface
 from kimi_conformance.report.baseline import Baseline, BaselineSplit
 from kimi_conformance.report.fingerprint import fingerprint
+from kimi_conformance.report.matrix import Matrix, build_matrix
 
 RESULTS_SCHEMA_VERSION = 1
 EXIT_CODES = {
@@ -287,6 +288,12 @@ class RunResult:
         """What the run created on the account and removed, and what is left (empty when it used no client)."""
         return account_line(self.account) if self.account else ""
 
+    def matrix(self) -> Matrix:
+        """Checks x models, each cell pass, warn, fail, n/a or not offered (`report/matrix.py`)."""
+        models = (self.models or {}).get("exercised") or []
+        missing = (self.operations or {}).get("not_offered") or []
+        return build_matrix(self.outcomes, models, missing, self.strict)
+
     def count(self, severity: Severity) -> int:
         return sum(1 for f in self.findings if f.severity is severity)
 
@@ -384,6 +391,7 @@ class RunResult:
             "models": self.models,
             "operations": self.operations,
             "recorded": self.recorded,
+            "matrix": self.matrix().as_json(),
             "fidelity": None
             if not self.fidelity
             else {
