@@ -26,19 +26,24 @@ class Profile:
     """Hypothesis examples per sampling rule (and thinking mode) in the rules suite."""
     fidelity: int = 10
     """Tool schemas per model in the tool-call fidelity suite (each sent streamed and not)."""
+    coverage: int = 20
+    """Cases of schemathesis's coverage phase per operation in the contract suite (boundary values per constraint,
+    missing required headers, unsupported methods), taken in turn from each kind so a small number still has every
+    kind; the phase alone yields thousands for the chat request."""
 
 
 _GENERATE = (Phase.explicit, Phase.generate)
 PROFILES: dict[str, Profile] = {
     profile.name: profile
     for profile in (
-        Profile("quick", Examples(5, _GENERATE), Examples(3, (Phase.generate,)), fidelity=10),
-        Profile("standard", Examples(20, _GENERATE), Examples(8, (Phase.generate,)), fidelity=40),
+        Profile("quick", Examples(5, _GENERATE), Examples(3, (Phase.generate,)), fidelity=10, coverage=20),
+        Profile("standard", Examples(20, _GENERATE), Examples(8, (Phase.generate,)), fidelity=40, coverage=50),
         Profile(
             "thorough",
             Examples(100, (Phase.explicit, Phase.reuse, Phase.generate, Phase.target)),
             Examples(40, (Phase.generate,)),
             fidelity=200,
+            coverage=200,
         ),
     )
 }

@@ -9,6 +9,7 @@ outcomes to `reports/<run-id>/parts/`, and the controller merges them into the r
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ from kimi_conformance.runner.foreign_contract import load_foreign_contract
 from kimi_conformance.runner.interrupt import stop_on_interrupt
 from kimi_conformance.runner.merge import RunPart, run_result
 from kimi_conformance.runner.plan import Ceiling, Plan, PlanCase, model_param, plan_test
+from kimi_conformance.runner.progress import ProgressBoard, Snapshot, snapshot_in, snapshot_properties
 from kimi_conformance.runner.session import ConformanceSession
 from kimi_conformance.runner.state import RunState, worker_count
 from kimi_conformance.runner.target import Target, TargetProbe, client_for, open_target
@@ -164,6 +166,8 @@ def pytest_configure(config: pytest.Config) -> None:
         state.probe = TargetProbe.from_json(config.workerinput["kimi_probe"])  # type: ignore[attr-defined]
     config.stash[STATE] = state
     config.pluginmanager.register(_TestCounter(state), "kimi-conformance-counter")
+    if not settings.quiet and not settings.plan and not _is_worker(config):
+        config.pluginmanager.register(_ProgressHooks(state, ProgressBoard(sys.stderr)), "kimi-conformance-progress")
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(_XdistHooks(state), "kimi-conformance-xdist")
 
@@ -401,6 +405,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     the verdict. Nothing else changes: the test stopped where it stops without a baseline, so a run sends the same
     requests and meets the same findings with or without one."""
     report: pytest.TestReport = yield
+    if _is_worker(item.config) and STATE in item.config.stash and run_state(item.config).plan is not None:
+        # the controller draws this worker's progress line from these counters
+        report.user_properties.append(snapshot_properties(run_guard(item.config)))
     baseline = item.config.stash.get(BASELINE, None)
     if baseline is None or report.when != "call" or not report.failed or call.excinfo is None:
         return report
@@ -430,6 +437,34 @@ class _TestCounter:
             self.state.tests["xfailed" if hasattr(report, "wasxfail") else report.outcome] += 1
             if not (report.skipped and "not run: " in str(report.longrepr)):
                 self.state.reported.add(report.nodeid)
+
+
+class _ProgressHooks:
+    """The live progress lines (`runner/progress.py`), drawn by the process that reports: each xdist worker's
+    from the counters its reports carry (`_attach_progress`), the only process's from its own guard."""
+
+    def __init__(self, state: RunState, board: ProgressBoard) -> None:
+        self.state = state
+        self.board = board
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        node = getattr(report, "node", None)  # xdist: the worker the report came from
+        if node is None and self.state.plan is None:
+            return  # no suite test of ours in this session (the plan is made for those only)
+        spent = snapshot_in(report.user_properties) if node is not None else Snapshot.of(self.state.guard)
+        if spent is None:
+            return
+        self.board.total = self.board.total or len(self.state.collected)  # xdist: the workers' collection
+        finished = report.when == "call" or (report.when == "setup" and report.outcome != "passed")
+        worker = str(getattr(getattr(node, "gateway", None), "id", "main")) if node is not None else "main"
+        self.board.update(worker, finished_test=finished, spent=spent)
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.board.total = len(session.items)  # what is left to run, after `-k` and the like
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self) -> None:
+        self.board.finish()
 
 
 def _report_root(config: pytest.Config) -> Path:

@@ -144,6 +144,12 @@ class Settings:
         "Print the run's ceilings of requests and tokens, per suite and model, and send nothing (a URL target "
         "without --model is asked for its models: that one request); the run never passes them",
     )
+    quiet: bool = option(
+        False,
+        "No live progress line (tests done, requests and tokens against the budget, cost, 429 retries) while the "
+        "run goes; pytest's own -q is apart",
+        pytest_flag="--quiet-conformance",
+    )
     rpm: float | None = option(None, "At most this many requests per minute (split between workers)")
     concurrency: int | None = option(
         None, "At most this many requests in flight: each worker sends one at a time, so this caps -n"

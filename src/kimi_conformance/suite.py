@@ -25,6 +25,7 @@ from kimi_conformance.redaction import Redactor
 from kimi_conformance.rules import ModelInfo, ParamRule, Rule, load_rules
 from kimi_conformance.rules.probes import Probe, ProbeBuilder, companions, probes_for_rule
 from kimi_conformance.rules.request_rules import ChatView, broken_rules, thinking_on
+from kimi_conformance.runner.coverage_phase import coverage_cases
 from kimi_conformance.runner.plan import (
     Ceiling,
     PlanCase,
@@ -53,6 +54,7 @@ from kimi_conformance.runner.schemathesis_bridge import (
     attribute_failures,
     call_case,
     contract_case_ceiling,
+    contract_coverage_ceiling,
     exchange_for,
     foreign_contract,
     generation_gap,
@@ -107,7 +109,9 @@ __all__ = [
     "contract",
     "contract_case_ceiling",
     "contract_ceiling",
+    "contract_coverage_ceiling",
     "corpus",
+    "coverage_cases",
     "exchange_for",
     "forced_tool_call",
     "foreign_contract",

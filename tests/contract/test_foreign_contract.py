@@ -23,6 +23,7 @@ from starlette.routing import Route
 from kimi_conformance.errors import ConfigError
 from kimi_conformance.findings import Severity
 from kimi_conformance.loopback import LoopbackServer, running
+from kimi_conformance.profiles import PROFILES
 from kimi_conformance.runner.foreign_contract import load_foreign_contract, narrowed
 from kimi_conformance.runner.foreign_verdicts import our_verdict, reconsidered
 
@@ -296,7 +297,10 @@ def test_the_plan_counts_only_the_operations_it_generates(tmp_path: Path, docume
     returncode, _, output = run(tmp_path, *args)
     assert returncode == 0, output
     # six tests generate (chat and estimate in both modes, models and retrieveFile positive), each (5 + 1) cases
-    # with two auth probes: 18 requests; the chat and estimate ones ask for at most 2,048 tokens each
+    # with two auth probes: 108 requests; then the coverage phase of those four operations, 20 cases each with two
+    # auth probes: 240 more. 31 tests: 18, and one coverage test per operation of ours (13), those the document
+    # lacks planned at nothing. The chat and estimate ones ask for at most 2,048 tokens each.
     row = next(line for line in output.splitlines() if line.startswith("test_contract.py"))
-    assert row.split()[1:] == ["-", "18", "108", "147,456"], row
+    coverage = 4 * PROFILES["quick"].coverage * 3
+    assert row.split()[1:] == ["-", "31", f"{108 + coverage}", f"{(72 + coverage // 2) * 2048:,}"], row
     assert "contract suite generated from" in output

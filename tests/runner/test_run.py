@@ -44,7 +44,8 @@ def test_the_whole_suite_passes_on_the_conformant_mock(tmp_path: Path) -> None:
     cassette = (tmp_path / "reports" / "latest" / "cassette.jsonl").read_text("utf-8").split("\n")[:-1]
     assert len(cassette) == results["recorded"]["exchanges"] == results["spending"]["requests"]  # each once
     unjudged = [line for line in map(json.loads, cassette) if line.get("judged") is False]
-    assert len(unjudged) == results["recorded"]["unjudged"] < len(cassette) // 10
+    # unjudged: polls and schemathesis's auth probes (the coverage phase's cases bring theirs: about a tenth)
+    assert len(unjudged) == results["recorded"]["unjudged"] < len(cassette) // 8
     folder = (tmp_path / "reports" / "latest").resolve()
     files = {"junit.xml", "results.json", "report.md", "report.html", "cassette.jsonl"}
     assert {p.name for p in folder.iterdir()} == files

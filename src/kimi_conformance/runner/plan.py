@@ -106,6 +106,14 @@ def contract_ceiling(operation_id: str, profile: str, document: dict[str, Any] |
     return Ceiling(requests, requests * generated_token_ceiling(path))
 
 
+def coverage_ceiling(operation_id: str, profile: str, document: dict[str, Any] | None = None) -> Ceiling:
+    """A contract test of the coverage phase (one operation): the profile's coverage cases, each with its auth
+    probes, each asking for at most the generated ceiling (no replay: the phase draws nothing at random)."""
+    path, _ = contract.operations()[operation_id]
+    requests = PROFILES[profile].coverage * (1 + auth_probes(operation_id, document))
+    return Ceiling(requests, requests * generated_token_ceiling(path))
+
+
 @dataclass(frozen=True, slots=True)
 class PlanCase:
     """What a ceiling function sees of one collected test."""

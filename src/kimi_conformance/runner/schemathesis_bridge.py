@@ -26,7 +26,7 @@ from kimi_conformance.rules.request_rules import ChatView, broken_rules, thinkin
 from kimi_conformance.runner.case_transport import attach, session_of
 from kimi_conformance.runner.foreign_contract import ForeignContract, breakable_modes, load_foreign_contract, narrowed
 from kimi_conformance.runner.foreign_verdicts import reconsidered
-from kimi_conformance.runner.plan import Ceiling, contract_ceiling, generated_token_ceiling
+from kimi_conformance.runner.plan import Ceiling, contract_ceiling, coverage_ceiling, generated_token_ceiling
 from kimi_conformance.runner.scenarios import SMALL_MAX_TOKENS
 from kimi_conformance.settings import Settings
 from kimi_conformance.transport import TargetClient
@@ -41,10 +41,20 @@ FAILURE_CODES = {
     "AcceptedNegativeData": "SCHM002",
     "RejectedPositiveData": "SCHM003",
     "IgnoredAuth": "AUTH001",
+    "MissingHeaderNotRejected": "AUTH001",
 }
 """Schemathesis failure classes -> our codes; any other failure is SCHM005."""
+WARNING_FAILURES = frozenset({"UnsupportedMethodResponse"})
+"""Failures that are warnings: what a method the contract does not document gets back is known only from an
+observation and an inference (facts §1 [O][I]: the gateway's envelope, 404 or 405), not from a firm fact."""
+UNDOCUMENTED_METHOD = "unknownRoute"
+"""The operation of an exchange whose method the path does not document (the coverage phase's unsupported-method
+cases), as the proxy names a route the contract does not know: our per-operation checks do not apply to it."""
 EXTERNAL_CODES = frozenset({"AUTH001", "SCHM001", "SCHM002", "SCHM003", "SCHM005"})
 """Codes taken from schemathesis's verdict; the rest our own checks judge on the same exchange."""
+TRANSLATES_IDS = "_kimi_translates_ids"
+"""Marks the map_body hook that renames contract model ids to the target's: a translation, not an edit of what a
+case means (the coverage phase keeps a case's verdict as generated across it: `coverage_phase`)."""
 FOREIGN_ATTRIBUTE = "_kimi_foreign_contract"
 """Where `load_schema` keeps the ForeignContract a schema was generated from (`--contract`), on the schema."""
 
@@ -115,6 +125,17 @@ def contract_case_ceiling(operation_id: str, mode: str, settings: Settings) -> C
     if foreign.gap(operation_id, mode) is not None:
         return Ceiling()
     return contract_ceiling(operation_id, settings.profile, foreign.document)
+
+
+def contract_coverage_ceiling(operation_id: str, settings: Settings) -> Ceiling:
+    """The ceiling of one coverage-phase test (`plan.coverage_ceiling`), from the document its cases come from;
+    nothing for an operation `--contract`'s document lacks."""
+    foreign = foreign_contract(settings)
+    if foreign is None:
+        return coverage_ceiling(operation_id, settings.profile)
+    if foreign.gap(operation_id, "positive") is not None:
+        return Ceiling()
+    return coverage_ceiling(operation_id, settings.profile, foreign.document)
 
 
 def generation_modes() -> dict[str, tuple[str, ...]]:
@@ -214,10 +235,12 @@ def _to_target_ids(aliases: dict[str, str]) -> Any:
     by_contract = {contract_id: target_id for target_id, contract_id in aliases.items()}
 
     def rename(ctx: Any, body: Any) -> Any:
-        if isinstance(body, dict) and body.get("model") in by_contract:
-            body["model"] = by_contract[body["model"]]
+        model = body.get("model") if isinstance(body, dict) else None
+        if isinstance(model, str) and model in by_contract:  # a negative case's model may be a list or an object
+            body["model"] = by_contract[model]
         return body
 
+    setattr(rename, TRANSLATES_IDS, True)
     return rename
 
 
@@ -245,6 +268,8 @@ def _generated(case: Any, exchange: Exchange, redactor: Redactor) -> Exchange:
     # Acceptance of generated data is judged by schemathesis (which knows what each case negates) and
     # attributed to SCHM002/SCHM003 in `attribute_failures`, so the exchange carries no intent of its own.
     exchange.operation = case.operation.definition.raw.get("operationId", case.operation.label)
+    if str(case.method).upper() != str(case.operation.method).upper():
+        exchange.operation = UNDOCUMENTED_METHOD
     exchange.request_json = case.body if isinstance(case.body, dict | list) else None
     exchange.url = redactor.text(exchange.url)
     exchange.intent = "generated"
@@ -288,7 +313,8 @@ def attribute_failures(case: Any, response: Any, exchange: Exchange) -> None:
                 message += (
                     f"\nA warning: what the request breaks the contract marks x-inferred (inference only):\n{notes}"
                 )
-            exchange.external.append(External(code, message, Severity.WARNING if inferred else None))
+            warning = bool(inferred) or type(failure).__name__ in WARNING_FAILURES
+            exchange.external.append(External(code, message, Severity.WARNING if warning else None))
 
 
 @dataclass(frozen=True, slots=True)
