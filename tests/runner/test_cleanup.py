@@ -127,6 +127,7 @@ def _counts(api_base: str) -> tuple[int, int]:
     return len(files), len(running)
 
 
+@pytest.mark.slow
 def test_whole_runs_leave_the_mock_as_they_found_it(tmp_path: Path) -> None:
     """The default suite twice, then a run stopped by `--max-requests 20`, against one mock: its files and its
     running batches are back where they started after each (the API cannot delete a batch: ended ones stay)."""

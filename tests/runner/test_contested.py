@@ -99,6 +99,7 @@ def relay() -> Iterator[tuple[ContestedRelay, str]]:
             yield relay, server.api_base
 
 
+@pytest.mark.slow
 def test_the_contested_alternative_gives_warnings_only(tmp_path: Path, relay: tuple[ContestedRelay, str]) -> None:
     contested, target = relay
     returncode, results, output = run(

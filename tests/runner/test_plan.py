@@ -133,6 +133,7 @@ def test_a_url_target_is_sent_nothing_with_model_and_its_model_list_only_without
     assert "sent: GET /models only" in output and ("test_chat.py", "kimi-k3") in rows(output)
 
 
+@pytest.mark.slow
 def test_a_run_of_the_default_suite_stays_within_its_plan(tmp_path: Path) -> None:
     """The default suite against the embedded mock (quick profile, two workers): each test's requests in the
     cassette and the run's tokens (prompt + completion, from usage) within the plan of the same run."""

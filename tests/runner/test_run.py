@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from kimi_conformance.loopback import LoopbackServer, running
 from kimi_conformance.mock import MockConfig, create_app, serve_in_thread
 from kimi_conformance.rules import load_rules
@@ -53,6 +55,7 @@ def test_the_whole_suite_passes_on_the_conformant_mock(tmp_path: Path) -> None:
     assert "verdict PASS" in output
 
 
+@pytest.mark.slow
 def test_the_older_lineup_still_passes_on_every_older_model(tmp_path: Path) -> None:
     returncode, results, output = run(tmp_path, "-n", "2", "--mock-lineup", "all", "--profile", "quick")
     assert returncode == 0 and results["verdict"] == "pass", output[-3000:]
