@@ -44,9 +44,11 @@ FAILURE_CODES = {
     "MissingHeaderNotRejected": "AUTH001",
 }
 """Schemathesis failure classes -> our codes; any other failure is SCHM005."""
-WARNING_FAILURES = frozenset({"UnsupportedMethodResponse"})
+WARNING_FAILURES = frozenset({"UnsupportedMethodResponse", "AllowHeaderMismatch"})
 """Failures that are warnings: what a method the contract does not document gets back is known only from an
-observation and an inference (facts §1 [O][I]: the gateway's envelope, 404 or 405), not from a firm fact."""
+observation and an inference (facts §1 [O][I]: the gateway's envelope, 404 or 405), not from a firm fact; and the
+`Allow` of that answer may name methods the contract does not document (a gateway or a framework serving more than
+Moonshot documents breaks no client)."""
 UNDOCUMENTED_METHOD = "unknownRoute"
 """The operation of an exchange whose method the path does not document (the coverage phase's unsupported-method
 cases), as the proxy names a route the contract does not know: our per-operation checks do not apply to it."""
