@@ -34,10 +34,15 @@ def contract_path() -> Path:
     raise ContractError(f"the contract {CONTRACT_FILENAME} is neither packaged nor in the source tree")
 
 
-@functools.cache
 def load_contract(path: Path | None = None) -> dict[str, Any]:
     """Parse the contract once per path; the result must be treated as read-only."""
-    source = path or contract_path()
+    return _parsed(path or contract_path())
+
+
+@functools.cache
+def _parsed(source: Path) -> dict[str, Any]:
+    """The document at `source`, parsed once: keyed by the path itself, so `load_contract()` and
+    `load_contract(None)` (and the packaged path named) share one parse."""
     try:
         document = yaml.safe_load(source.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:

@@ -54,12 +54,18 @@ def completion_of(exchange: Exchange) -> tuple[dict[str, Any], dict[str, Any]]:
     return exchange.request_json, success_json(exchange)
 
 
-def stream_of(exchange: Exchange) -> StreamView:
-    """The stream of a chat completion requested with `stream: true` and answered 200; not applicable otherwise (a
+def streamed_request(exchange: Exchange) -> dict[str, Any]:
+    """The request of a chat completion requested with `stream: true` and answered 200; not applicable otherwise (a
     refused stream request is the error checks', one the target never answered has no stream)."""
     request = exchange.request_json
     if not isinstance(request, dict) or request.get("stream") is not True or status_of(exchange) != 200:
         raise NotApplicable
+    return request
+
+
+def stream_of(exchange: Exchange) -> StreamView:
+    """The stream of a chat completion requested with `stream: true` and answered 200 (`streamed_request`)."""
+    streamed_request(exchange)
     return exchange.stream()
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from kimi_conformance.checks.context import CheckContext
-from kimi_conformance.checks.guards import brief, choices_of, completion_of, message_of, status_of
+from kimi_conformance.checks.guards import brief, choices_of, completion_of, message_of, streamed_request
 from kimi_conformance.checks.registry import check
 from kimi_conformance.checks.runner import NotApplicable
 from kimi_conformance.checks.serving import texts_of
@@ -117,9 +117,7 @@ def deltas_within_tokens(ctx: CheckContext, exchange: Exchange) -> None:
     more text deltas than that ignored the cap even when it reports no usage (a live server streamed 263 deltas for
     `max_completion_tokens: 64`). A warning: that each delta carries at least one token is an inference (a gateway
     may split text further)."""
-    request = exchange.request_json
-    if not isinstance(request, dict) or request.get("stream") is not True or status_of(exchange) != 200:
-        raise NotApplicable
+    request = streamed_request(exchange)
     streamed = exchange.stream()
     pieces = {index: _pieces(state) for index, state in streamed.choices.items()}
     cap = max_output_tokens(request)

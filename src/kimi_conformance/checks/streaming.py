@@ -16,21 +16,13 @@ from kimi_conformance.checks.chat import (
     requested_tools,
 )
 from kimi_conformance.checks.context import CheckContext
-from kimi_conformance.checks.guards import brief, status_of
+from kimi_conformance.checks.guards import brief, streamed_request
 from kimi_conformance.checks.registry import check
 from kimi_conformance.checks.runner import NotApplicable
 from kimi_conformance.exchange import Exchange
 from kimi_conformance.findings import Severity, Violation
 
 CHAT = ["createChatCompletion"]
-
-
-def _streamed(exchange: Exchange) -> dict[str, Any]:
-    """The request of a successful streamed completion; not applicable otherwise."""
-    request = exchange.request_json
-    if not isinstance(request, dict) or request.get("stream") is not True or status_of(exchange) != 200:
-        raise NotApplicable
-    return request
 
 
 @check(
@@ -42,7 +34,7 @@ def _streamed(exchange: Exchange) -> dict[str, Any]:
 )
 def stream_content_type(ctx: CheckContext, exchange: Exchange) -> None:
     """A request with `stream: true` is answered `Content-Type: text/event-stream`."""
-    _streamed(exchange)
+    streamed_request(exchange)
     if exchange.content_type != "text/event-stream":
         received = exchange.response_headers.get("content-type", "<none>")
         raise Violation(f"Received: Content-Type {received}\nExpected: text/event-stream")
@@ -57,7 +49,7 @@ def stream_content_type(ctx: CheckContext, exchange: Exchange) -> None:
 )
 def stream_framing_clean(ctx: CheckContext, exchange: Exchange) -> None:
     """The bytes are valid UTF-8 SSE: every event ends with a blank line and carries data."""
-    _streamed(exchange)
+    streamed_request(exchange)
     problems = exchange.stream().problems
     if problems:
         listed = "; ".join(f"{p.kind} at byte {p.offset} ({p.detail})" for p in problems[:5])
@@ -73,7 +65,7 @@ def stream_framing_clean(ctx: CheckContext, exchange: Exchange) -> None:
 )
 def done_sentinel_terminates_stream(ctx: CheckContext, exchange: Exchange) -> None:
     """The last event is exactly `data: [DONE]`, and nothing follows it; a stream cut before it is incomplete."""
-    _streamed(exchange)
+    streamed_request(exchange)
     streamed = exchange.stream()
     events, positions = streamed.events, streamed.done
     if not positions:
@@ -92,7 +84,7 @@ def done_sentinel_terminates_stream(ctx: CheckContext, exchange: Exchange) -> No
 )
 def event_data_is_json(ctx: CheckContext, exchange: Exchange) -> None:
     """Every event before `[DONE]` carries a JSON object."""
-    _streamed(exchange)
+    streamed_request(exchange)
     not_objects = exchange.stream().not_objects
     if not_objects:
         number, data = not_objects[0]
@@ -108,7 +100,7 @@ def event_data_is_json(ctx: CheckContext, exchange: Exchange) -> None:
 )
 def chunk_identity_consistent(ctx: CheckContext, exchange: Exchange) -> None:
     """Every chunk is a `chat.completion.chunk` with the same id, an integer `created`, and the requested model."""
-    request = _streamed(exchange)
+    request = streamed_request(exchange)
     chunks = exchange.stream().chunks
     if not chunks:
         raise NotApplicable
@@ -151,7 +143,7 @@ def role_only_in_first_delta(ctx: CheckContext, exchange: Exchange) -> None:
     and `--strict` count every finding, and a conformant stream must give none. A role *value* in a later delta
     still fails, as does a first delta without `role`.
     """
-    request = _streamed(exchange)
+    request = streamed_request(exchange)
     choices = exchange.stream().choices
     n = requested_n(request)
     if len(choices) != n or sorted(choices) != list(range(n)):  # the count first: n may be huge
@@ -174,7 +166,7 @@ def role_only_in_first_delta(ctx: CheckContext, exchange: Exchange) -> None:
 )
 def deltas_in_documented_order(ctx: CheckContext, exchange: Exchange) -> None:
     """Per choice: reasoning_content deltas before any content, content before any tool_calls."""
-    _streamed(exchange)
+    streamed_request(exchange)
     rank = {"reasoning_content": 0, "content": 1, "tool_calls": 2}
     for index, state in exchange.stream().choices.items():
         ranks = [rank[k] for k in state.kinds]
@@ -196,7 +188,7 @@ def deltas_in_documented_order(ctx: CheckContext, exchange: Exchange) -> None:
 def tool_call_fragments_well_formed(ctx: CheckContext, exchange: Exchange) -> None:
     """A call's first fragment has id, type and function name; later ones only argument pieces; the assembled
     arguments are JSON valid against the tool's schema (only a JSON object when the tool says `strict: false`)."""
-    request = _streamed(exchange)
+    request = streamed_request(exchange)
     tools = requested_tools(request)
     for index, state in exchange.stream().choices.items():
         for call_index, fragments in state.calls.items():
@@ -242,7 +234,7 @@ def _is_name(value: Any) -> bool:
 )
 def one_finish_reason_per_choice(ctx: CheckContext, exchange: Exchange) -> None:
     """Each choice has exactly one non-null finish_reason, in the documented set, and no deltas after it."""
-    _streamed(exchange)
+    streamed_request(exchange)
     for index, state in exchange.stream().choices.items():
         reasons = [reason for _, reason in state.finish]
         if len(reasons) != 1 or not isinstance(reasons[0], str) or reasons[0] not in FINISH_REASONS:
@@ -279,7 +271,7 @@ def _usage_ok(usage: Any) -> bool:
 )
 def usage_in_final_choice_chunk(ctx: CheckContext, exchange: Exchange) -> None:
     """Moonshot style: each choice's finishing chunk carries `usage` inside the choice, total = prompt + completion."""
-    _streamed(exchange)
+    streamed_request(exchange)
     streamed = exchange.stream()
     if any(not state.usage for state in streamed.choices.values()) and any(u for _, u, _ in streamed.top_usage):
         raise NotApplicable  # OpenAI-style usage only: CHNK007 names that difference
@@ -300,7 +292,7 @@ def usage_in_final_choice_chunk(ctx: CheckContext, exchange: Exchange) -> None:
 )
 def usage_not_only_openai_style(ctx: CheckContext, exchange: Exchange) -> None:
     """A target that reports usage only in a `choices: []` chunk follows OpenAI, not Moonshot (usage in the choice)."""
-    _streamed(exchange)
+    streamed_request(exchange)
     streamed = exchange.stream()
     missing = [index for index, state in streamed.choices.items() if not state.usage]
     if missing and any(u for _, u, _ in streamed.top_usage):
@@ -324,7 +316,7 @@ def include_usage_chunk(ctx: CheckContext, exchange: Exchange) -> None:
     Two branches are warnings (facts §3.10): "other chunks carry `usage: null`" is the published spec's text, which
     the facts mark OpenAI's wording, unverified for Moonshot ([S] against [I], §11.7); and with several choices,
     how the usage chunk totals them (prompt_tokens once, completion_tokens summed) is [I]. The errors come first."""
-    request = _streamed(exchange)
+    request = streamed_request(exchange)
     options = request.get("stream_options") or {}
     if not isinstance(options, dict):
         raise NotApplicable  # stream_options that are no object (the request's problem)
@@ -387,7 +379,7 @@ def _completion_sum(usages: list[dict[str, Any]]) -> int | None:
 def stream_matches_non_stream(ctx: CheckContext, exchange: Exchange) -> None:
     """The same request streamed and not streamed gives the same choices and finish reasons (text may differ;
     a warning, since live models need not repeat themselves)."""
-    _streamed(exchange)
+    streamed_request(exchange)
     other = exchange.related.get("non_stream")
     if other is None or other.status != 200:
         raise NotApplicable
