@@ -19,6 +19,9 @@ REPLY_PRIMER = 3
 """Tokens that open the assistant's reply."""
 IMAGE_TOKENS = 256
 VIDEO_TOKENS = 1024
+CANONICAL_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
+"""`json.dumps(value, ensure_ascii=False, sort_keys=True)`, built once: how tool calls and tool definitions are
+counted, and how the prompt cache tells messages apart."""
 
 
 def count_text(text: str) -> int:
@@ -55,7 +58,7 @@ def count_message(message: Mapping[str, Any], *, reasoning: bool = True) -> int:
             total += count_text(value)
     tool_calls = message.get("tool_calls")
     if isinstance(tool_calls, list):
-        total += count_text(json.dumps(tool_calls, ensure_ascii=False, sort_keys=True))
+        total += count_text(CANONICAL_JSON.encode(tool_calls))
     return total
 
 
@@ -64,7 +67,7 @@ def count_prompt(messages: Iterable[Mapping[str, Any]], tools: Any = None, *, re
     and the reply primer."""
     total = REPLY_PRIMER + sum(count_message(message, reasoning=reasoning) for message in messages)
     if isinstance(tools, list) and tools:
-        total += count_text(json.dumps(tools, ensure_ascii=False, sort_keys=True))
+        total += count_text(CANONICAL_JSON.encode(tools))
     return total
 
 

@@ -7,12 +7,11 @@ reuse prefixes cached under the same key). Bounded, oldest entries forgotten fir
 from __future__ import annotations
 
 import hashlib
-import json
 from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
-from kimi_conformance.tokenizer import REPLY_PRIMER, message_boundaries
+from kimi_conformance.tokenizer import CANONICAL_JSON, REPLY_PRIMER, message_boundaries
 
 
 class PromptCache:
@@ -32,7 +31,7 @@ class PromptCache:
         keys = []
         for message, boundary in zip(messages, message_boundaries(messages, reasoning=reasoning), strict=True):
             seen = message if reasoning else {k: v for k, v in message.items() if k != "reasoning_content"}
-            digest.update(json.dumps(seen, sort_keys=True, ensure_ascii=False).encode())
+            digest.update(CANONICAL_JSON.encode(seen).encode())
             key = digest.copy().hexdigest()
             keys.append(key)
             if key in self._seen:

@@ -29,7 +29,6 @@ from kimi_conformance.rules.request_rules import (
     message,
     thinking_on,
 )
-from kimi_conformance.tokenizer import count_prompt
 
 
 def _clamp(rule: Rule, view: ChatView) -> None:
@@ -44,8 +43,12 @@ def _clamp(rule: Rule, view: ChatView) -> None:
     view.body[param.name] = int(fixed) if param.integer else fixed
 
 
+PhaseRule = tuple[Rule, RuleLogic, str, str]
+"""A rule of one phase, its code, and the names of its two faults (`rule-ignored:`, `rule-strict:`)."""
+
+
 @functools.cache
-def _phase_rules(model_id: str, after_schema: bool) -> tuple[tuple[Rule, RuleLogic, str, str], ...]:
+def _phase_rules(model_id: str, after_schema: bool) -> tuple[PhaseRule, ...]:
     """The rules of one phase for a model, in table order, each with its code and the names of its two faults:
     worked out once per model (the table is frozen), not on every request."""
     model = load_rules().model(model_id)
@@ -57,10 +60,29 @@ def _phase_rules(model_id: str, after_schema: bool) -> tuple[tuple[Rule, RuleLog
     )
 
 
+@functools.cache
+def _trigger_keys() -> frozenset[str]:
+    """Every body key some rule is keyed on (`RuleLogic.keys`)."""
+    return frozenset(key for rule in load_rules().rules.values() for key in logic(rule).keys)
+
+
+@functools.lru_cache(maxsize=4096)
+def _rules_to_ask(model_id: str, after_schema: bool, present: frozenset[str]) -> tuple[PhaseRule, ...]:
+    """The rules of a phase a body with these trigger keys can break, in table order: the others read keys it lacks."""
+    return tuple(
+        entry for entry in _phase_rules(model_id, after_schema) if not entry[1].keys or present & set(entry[1].keys)
+    )
+
+
 def enforce_rules(view: ChatView, config: MockConfig, *, after_schema: bool) -> None:
-    """Raise the first rule of the table (of one phase) the request breaks, as the API's 400."""
+    """Raise the first rule of the table (of one phase) the request breaks, as the API's 400. Without faults only
+    the rules the body can break are asked (see `RuleLogic.keys`); a fault's rules are all asked, as it says."""
     faults = config.faults
-    for rule, code, ignored, strict in _phase_rules(view.model.id, after_schema):
+    if faults:
+        entries = _phase_rules(view.model.id, after_schema)
+    else:
+        entries = _rules_to_ask(view.model.id, after_schema, _trigger_keys().intersection(view.body))
+    for rule, code, ignored, strict in entries:
         if faults and ignored in faults:
             continue
         fields = code.broken(view)
@@ -108,13 +130,8 @@ def parse_chat_request(body: Any, config: MockConfig, files: FileLookup) -> Chat
     if not any(fault.startswith("rule-ignored:") for fault in config.faults):
         _check_schema(body, model)
     enforce_rules(view, config, after_schema=True)
-    return _normalise(
-        body,
-        model,
-        view.thinking,
-        count_prompt(body["messages"], body.get("tools"), reasoning=reasoning_kept(body, model)),
-        max_output_tokens(body),
-    )
+    prompt_tokens = view.prompt_tokens(reasoning=reasoning_kept(body, model))  # as the context rules counted it
+    return _normalise(body, model, view.thinking, prompt_tokens, max_output_tokens(body))
 
 
 def _normalise(

@@ -47,23 +47,26 @@ class RateLimiter:
         return f"ak-{key[-4:]}" if len(key) > 4 else "ak-****"
 
     def admit(self, key: str) -> None:
-        """Count a request in, or raise 429 `rate_limit_reached_error` with `Retry-After`."""
-        now = self._clock()
-        starts = self._starts[self._organization]
-        while starts and now - starts[0] >= WINDOW_SECONDS:
-            starts.popleft()
-        if self._rpm is not None and len(starts) >= self._rpm:
-            after = max(1, math.ceil(WINDOW_SECONDS - (now - starts[0])))
-            message = errors.RPM_LIMIT.format(
-                org=self._organization, key=self._key_label(key), rpm=self._rpm, after=after
-            )
-            raise ApiError(429, "rate_limit_reached_error", message, headers={"Retry-After": str(after)})
+        """Count a request in, or raise 429 `rate_limit_reached_error` with `Retry-After`. Without an RPM limit no
+        start time is kept: nothing would read it."""
+        if self._rpm is not None:
+            now = self._clock()
+            starts = self._starts[self._organization]
+            while starts and now - starts[0] >= WINDOW_SECONDS:
+                starts.popleft()
+            if len(starts) >= self._rpm:
+                after = max(1, math.ceil(WINDOW_SECONDS - (now - starts[0])))
+                message = errors.RPM_LIMIT.format(
+                    org=self._organization, key=self._key_label(key), rpm=self._rpm, after=after
+                )
+                raise ApiError(429, "rate_limit_reached_error", message, headers={"Retry-After": str(after)})
         if self._max_concurrency is not None and self._in_flight[self._organization] >= self._max_concurrency:
             message = errors.CONCURRENCY_LIMIT.format(
                 org=self._organization, key=self._key_label(key), limit=self._max_concurrency, after=1
             )
             raise ApiError(429, "rate_limit_reached_error", message, headers={"Retry-After": "1"})
-        starts.append(now)
+        if self._rpm is not None:
+            self._starts[self._organization].append(now)
         self._in_flight[self._organization] += 1
 
     def admit_tokens(self, key: str, tokens: int) -> None:

@@ -16,6 +16,8 @@ EFFORT_FAMILIES = frozenset({"kimi-k3"})
 """Families that take the top-level `reasoning_effort` (facts §3.1, §12), beside those with a `thinking.effort`."""
 DEFAULT_EFFORT = "max"
 """The effort of a request that names none (facts §3.1, §12)."""
+_SEED_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False, default=str)
+"""How the seed material is written (`json.dumps` with these arguments), built once."""
 
 
 def reasoning_kept(body: dict[str, Any], model: ModelInfo) -> bool:
@@ -66,7 +68,7 @@ class ChatRequest:
 
     def __post_init__(self) -> None:
         relevant = {key: self.body.get(key) for key in ("model", "messages", "tools", "response_format", "seed")}
-        material = json.dumps(relevant, sort_keys=True, ensure_ascii=False, default=str).encode()
+        material = _SEED_JSON.encode(relevant).encode()
         object.__setattr__(self, "seed_material", material)
 
     @property

@@ -35,39 +35,50 @@ Fields = dict[str, object]
 
 @dataclass(frozen=True, slots=True)
 class ChatView:
-    """A chat request as the rules see it: the body, the model, whether it thinks, and the uploaded files."""
+    """A chat request as the rules see it: the body, the model, whether it thinks, and the uploaded files.
+
+    What the rules read of the body (its messages, functions, response format, thinking object) is worked out once,
+    when the view is made, and the prompt's tokens once, when a rule first asks: some thirty rules read them per
+    request. A view is made of a body as it is; one whose messages or tools change later needs a new view."""
 
     body: dict[str, Any]
     model: ModelInfo
     thinking: bool
     files: FileLookup = field(default=lambda file_id: None)
+    messages: list[dict[str, Any]] = field(init=False, repr=False, compare=False)
+    functions: list[dict[str, Any]] = field(init=False, repr=False, compare=False)
+    """The `function` objects of the tools (builtin ones included)."""
+    response_format: dict[str, Any] = field(init=False, repr=False, compare=False)
+    json_schema: dict[str, Any] | None = field(init=False, repr=False, compare=False)
+    thinking_object: dict[str, Any] | None = field(init=False, repr=False, compare=False)
+    _prompt: dict[bool, int] = field(init=False, repr=False, compare=False)
 
-    @property
-    def messages(self) -> list[dict[str, Any]]:
-        messages = self.body.get("messages")
-        return [m for m in messages if isinstance(m, dict)] if isinstance(messages, list) else []
-
-    @property
-    def functions(self) -> list[dict[str, Any]]:
-        """The `function` objects of the tools (builtin ones included)."""
-        tools = self.body.get("tools")
+    def __post_init__(self) -> None:
+        body, keep = self.body, object.__setattr__
+        messages = body.get("messages")
+        keep(self, "messages", [m for m in messages if isinstance(m, dict)] if isinstance(messages, list) else [])
+        tools = body.get("tools")
         found = [t.get("function") for t in tools if isinstance(t, dict)] if isinstance(tools, list) else []
-        return [f for f in found if isinstance(f, dict)]
+        keep(self, "functions", [f for f in found if isinstance(f, dict)])
+        response_format = body.get("response_format")
+        response_format = response_format if isinstance(response_format, dict) else {}
+        keep(self, "response_format", response_format)
+        schema = response_format.get("json_schema")
+        is_schema = response_format.get("type") == "json_schema" and isinstance(schema, dict)
+        keep(self, "json_schema", schema if is_schema else None)
+        thinking = body.get("thinking")
+        has_object = isinstance(thinking, dict) and bool(self.model.family.thinking_fields)
+        keep(self, "thinking_object", thinking if has_object else None)
+        keep(self, "_prompt", {})
 
-    @property
-    def response_format(self) -> dict[str, Any]:
-        value = self.body.get("response_format")
-        return value if isinstance(value, dict) else {}
-
-    @property
-    def json_schema(self) -> dict[str, Any] | None:
-        value = self.response_format.get("json_schema")
-        return value if self.response_format.get("type") == "json_schema" and isinstance(value, dict) else None
-
-    @property
-    def thinking_object(self) -> dict[str, Any] | None:
-        value = self.body.get("thinking")
-        return value if isinstance(value, dict) and self.model.family.thinking_fields else None
+    def prompt_tokens(self, *, reasoning: bool = True) -> int:
+        """The prompt's tokens as `count_prompt` counts them (a body valid against the contract), counted once."""
+        counted = self._prompt.get(reasoning)
+        if counted is None:
+            counted = self._prompt[reasoning] = count_prompt(
+                self.body["messages"], self.body.get("tools"), reasoning=reasoning
+            )
+        return counted
 
 
 def thinking_on(body: dict[str, Any], model: ModelInfo) -> bool:
@@ -193,14 +204,12 @@ def _stop_bytes(view: ChatView) -> Fields | None:
     return None
 
 
-def _prompt_tokens(view: ChatView) -> int:
-    return count_prompt(view.body["messages"], view.body.get("tools"))
-
-
 def _output_window(view: ChatView) -> Fields | None:
     cap = max_output_tokens(view.body)
-    prompt = _prompt_tokens(view)
-    if cap is None or prompt > view.model.context_length:
+    if cap is None:
+        return None
+    prompt = view.prompt_tokens()
+    if prompt > view.model.context_length:
         return None  # context.input-window judges an over-long prompt
     return {"limit": view.model.context_length} if prompt + cap > view.model.context_length else None
 
@@ -340,6 +349,10 @@ class RuleLogic:
 
     broken: Callable[[ChatView], Fields | None]
     touches: Callable[[ChatView], bool]
+    keys: tuple[str, ...] = ()
+    """The body's top-level keys the rule reads: a body with none of them neither breaks nor touches it, so the
+    mock need not ask (`tests/rules/test_rule_keys.py` holds every rule to it). Empty: the rule reads the messages,
+    and any body can break it."""
 
 
 def _when(condition: Callable[[ChatView], bool]) -> Callable[[ChatView], Fields | None]:
@@ -375,55 +388,73 @@ def _partial(view: ChatView) -> bool:
 
 
 LOGIC: dict[str, RuleLogic] = {
-    "n.near-zero-temperature": RuleLogic(_near_zero, lambda v: (number(v.body.get("n")) or 1) > 1),
+    "n.near-zero-temperature": RuleLogic(_near_zero, lambda v: (number(v.body.get("n")) or 1) > 1, keys=("n",)),
     "thinking.tool-choice-required": RuleLogic(
-        _when(lambda v: v.thinking and v.body.get("tool_choice") == "required"), _has("tool_choice")
+        _when(lambda v: v.thinking and v.body.get("tool_choice") == "required"),
+        _has("tool_choice"),
+        keys=("tool_choice",),
     ),
     "thinking.tool-choice-specified": RuleLogic(
-        _when(lambda v: v.thinking and isinstance(v.body.get("tool_choice"), dict)), _has("tool_choice")
+        _when(lambda v: v.thinking and isinstance(v.body.get("tool_choice"), dict)),
+        _has("tool_choice"),
+        keys=("tool_choice",),
     ),
     "thinking.reasoning-in-tool-history": RuleLogic(_tool_history_reasoning, _tool_history),
     "thinking.disable-forbidden": RuleLogic(
-        _when(lambda v: (v.thinking_object or {}).get("type") == "disabled"), _has("thinking")
+        _when(lambda v: (v.thinking_object or {}).get("type") == "disabled"), _has("thinking"), keys=("thinking",)
     ),
-    "thinking.fields": RuleLogic(_thinking_fields, _has("thinking")),
+    "thinking.fields": RuleLogic(_thinking_fields, _has("thinking"), keys=("thinking",)),
     "thinking.type-values": RuleLogic(
         _when(lambda v: v.thinking_object is not None and v.thinking_object.get("type") not in ("enabled", "disabled")),
         _has("thinking"),
+        keys=("thinking",),
     ),
     "thinking.effort-values": RuleLogic(
-        _effort, lambda v: "effort" in (v.thinking_object or {}) or _has("reasoning_effort")(v)
+        _effort,
+        lambda v: "effort" in (v.thinking_object or {}) or _has("reasoning_effort")(v),
+        keys=("thinking", "reasoning_effort"),
     ),
-    "tool-choice.values": RuleLogic(_tool_choice_value, _has("tool_choice")),
+    "tool-choice.values": RuleLogic(_tool_choice_value, _has("tool_choice"), keys=("tool_choice",)),
     "tool-choice.required-needs-tools": RuleLogic(
-        _when(lambda v: v.body.get("tool_choice") == "required" and not v.body.get("tools")), _has("tool_choice")
+        _when(lambda v: v.body.get("tool_choice") == "required" and not v.body.get("tools")),
+        _has("tool_choice"),
+        keys=("tool_choice",),
     ),
-    "tools.max-count": RuleLogic(_when(lambda v: len(v.functions) > MAX_TOOLS), _has("tools")),
-    "tools.name-pattern": RuleLogic(_name_pattern, _has("tools")),
-    "tools.name-duplicate": RuleLogic(_duplicates, _has("tools")),
-    "tools.name-reserved": RuleLogic(_name_reserved, _has("tools")),
-    "tools.parameters-object": RuleLogic(_parameters_object, _has("tools")),
-    "stop.max-count": RuleLogic(_when(lambda v: len(_stops(v)) > MAX_STOPS), _has("stop")),
-    "stop.max-bytes": RuleLogic(_stop_bytes, _has("stop")),
-    "context.output-window": RuleLogic(_output_window, lambda v: max_output_tokens(v.body) is not None),
-    "context.input-window": RuleLogic(_when(lambda v: _prompt_tokens(v) > v.model.context_length), lambda v: True),
+    "tools.max-count": RuleLogic(_when(lambda v: len(v.functions) > MAX_TOOLS), _has("tools"), keys=("tools",)),
+    "tools.name-pattern": RuleLogic(_name_pattern, _has("tools"), keys=("tools",)),
+    "tools.name-duplicate": RuleLogic(_duplicates, _has("tools"), keys=("tools",)),
+    "tools.name-reserved": RuleLogic(_name_reserved, _has("tools"), keys=("tools",)),
+    "tools.parameters-object": RuleLogic(_parameters_object, _has("tools"), keys=("tools",)),
+    "stop.max-count": RuleLogic(_when(lambda v: len(_stops(v)) > MAX_STOPS), _has("stop"), keys=("stop",)),
+    "stop.max-bytes": RuleLogic(_stop_bytes, _has("stop"), keys=("stop",)),
+    "context.output-window": RuleLogic(
+        _output_window, lambda v: max_output_tokens(v.body) is not None, keys=("max_completion_tokens", "max_tokens")
+    ),
+    "context.input-window": RuleLogic(_when(lambda v: v.prompt_tokens() > v.model.context_length), lambda v: True),
     "response-format.type": RuleLogic(
-        _when(lambda v: "type" in v.response_format and _rf_type(v) not in RESPONSE_FORMATS), _has("response_format")
+        _when(lambda v: "type" in v.response_format and _rf_type(v) not in RESPONSE_FORMATS),
+        _has("response_format"),
+        keys=("response_format",),
     ),
     "response-format.json-schema-required": RuleLogic(
-        _when(lambda v: _rf_type(v) == "json_schema" and v.json_schema is None), _has("response_format")
+        _when(lambda v: _rf_type(v) == "json_schema" and v.json_schema is None),
+        _has("response_format"),
+        keys=("response_format",),
     ),
     "response-format.json-schema-name": RuleLogic(
         _when(lambda v: v.json_schema is not None and not isinstance(v.json_schema.get("name"), str)),
         lambda v: v.json_schema is not None,
+        keys=("response_format",),
     ),
     "response-format.json-schema-schema": RuleLogic(
         _when(lambda v: v.json_schema is not None and not isinstance(v.json_schema.get("schema"), dict)),
         lambda v: v.json_schema is not None,
+        keys=("response_format",),
     ),
     "response-format.strict-boolean": RuleLogic(
         _when(lambda v: "strict" in _json_schema(v) and not isinstance(_json_schema(v)["strict"], bool)),
         lambda v: "strict" in _json_schema(v),
+        keys=("response_format",),
     ),
     "partial.last-message": RuleLogic(
         _when(lambda v: any(m.get("partial") is True for m in v.messages[:-1])), _partial
@@ -463,7 +494,7 @@ def logic(rule: Rule) -> RuleLogic:
     """The code of a rule of the table: sampling rules share one, the others are in `LOGIC`."""
     if rule.param is not None:
         param = rule.param.name
-        return RuleLogic(lambda view: _sampling(rule, view), _has(param))
+        return RuleLogic(lambda view: _sampling(rule, view), _has(param), keys=(param,))
     return LOGIC[rule.id]
 
 
