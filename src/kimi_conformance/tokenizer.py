@@ -25,8 +25,16 @@ counted, and how the prompt cache tells messages apart."""
 
 
 def count_text(text: str) -> int:
-    """Tokens in a piece of text."""
-    return len(_PIECE.findall(text))
+    """Tokens in a piece of text: `_PIECE`'s matches, counted word by word. No piece spans whitespace, so the words
+    of `str.split` (which splits where `\\s` matches) hold them all, and a word of ASCII letters and digits holds
+    one per four characters: counted so, twice as fast as the regex over the whole text."""
+    total = 0
+    for word in text.split():
+        if word.isascii() and word.isalnum():
+            total += (len(word) + 3) >> 2
+        else:
+            total += len(_PIECE.findall(word))
+    return total
 
 
 def _count_content(content: Any) -> int:
@@ -62,24 +70,23 @@ def count_message(message: Mapping[str, Any], *, reasoning: bool = True) -> int:
     return total
 
 
-def count_prompt(messages: Iterable[Mapping[str, Any]], tools: Any = None, *, reasoning: bool = True) -> int:
-    """Prompt tokens of a request: every message (`reasoning`: with its reasoning_content), the tool definitions,
-    and the reply primer."""
-    total = REPLY_PRIMER + sum(count_message(message, reasoning=reasoning) for message in messages)
+def message_tokens(messages: Iterable[Mapping[str, Any]], *, reasoning: bool = True) -> tuple[int, ...]:
+    """The tokens of each message (`reasoning`: with its reasoning_content), as `count_prompt` counts them."""
+    return tuple(count_message(message, reasoning=reasoning) for message in messages)
+
+
+def prompt_of(counts: Iterable[int], tools: Any = None) -> int:
+    """Prompt tokens from the messages' `message_tokens`: theirs, the tool definitions' and the reply primer's."""
+    total = REPLY_PRIMER + sum(counts)
     if isinstance(tools, list) and tools:
         total += count_text(CANONICAL_JSON.encode(tools))
     return total
 
 
-def message_boundaries(messages: Iterable[Mapping[str, Any]], *, reasoning: bool = True) -> list[int]:
-    """Cumulative token counts after each message (the points a prompt cache can reuse), counted as `count_prompt`
-    counts them."""
-    running = 0
-    marks = []
-    for message in messages:
-        running += count_message(message, reasoning=reasoning)
-        marks.append(running)
-    return marks
+def count_prompt(messages: Iterable[Mapping[str, Any]], tools: Any = None, *, reasoning: bool = True) -> int:
+    """Prompt tokens of a request: every message (`reasoning`: with its reasoning_content), the tool definitions,
+    and the reply primer."""
+    return prompt_of(message_tokens(messages, reasoning=reasoning), tools)
 
 
 def prefix_with_tokens(text: str, tokens: int) -> str:

@@ -67,7 +67,9 @@ async def chat_completions(request: Request, state: MockState) -> Response:
         request.state.api_key, chat.prompt_tokens + (chat.max_tokens or DEFAULT_MAX_TOKENS) * chat.n
     )
     partition = f"{request.state.api_key}\x00{body.get('prompt_cache_key') or ''}"
-    cached = state.cache.lookup_and_store(partition, chat.model.id, chat.messages, reasoning=chat.reasoning_kept)
+    cached = state.cache.lookup_and_store(
+        partition, chat.model.id, chat.messages, chat.message_tokens, reasoning=chat.reasoning_kept
+    )
     completion = plan_completion(chat, state.config, cached)
     if chat.stream:
         headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}

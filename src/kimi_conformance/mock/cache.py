@@ -11,7 +11,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
-from kimi_conformance.tokenizer import CANONICAL_JSON, REPLY_PRIMER, message_boundaries
+from kimi_conformance.tokenizer import CANONICAL_JSON, REPLY_PRIMER
 
 
 class PromptCache:
@@ -22,14 +22,23 @@ class PromptCache:
         self._capacity = capacity
 
     def lookup_and_store(
-        self, partition: str, model: str, messages: Sequence[dict[str, Any]], *, reasoning: bool = True
+        self,
+        partition: str,
+        model: str,
+        messages: Sequence[dict[str, Any]],
+        counts: Sequence[int],
+        *,
+        reasoning: bool = True,
     ) -> int:
-        """Cached tokens of this prompt; afterwards every prefix of it counts as cached. Without `reasoning` the
-        history's reasoning_content is not part of the prompt (`thinking.keep`), so it neither counts nor differs."""
+        """Cached tokens of this prompt (`counts`: its messages' tokens, `tokenizer.message_tokens`); afterwards every
+        prefix of it counts as cached. Without `reasoning` the history's reasoning_content is not part of the prompt
+        (`thinking.keep`), so it neither counts nor differs."""
         digest = hashlib.sha256(f"{partition}\x00{model}".encode())
         cached = 0
         keys = []
-        for message, boundary in zip(messages, message_boundaries(messages, reasoning=reasoning), strict=True):
+        boundary = 0
+        for message, tokens in zip(messages, counts, strict=True):
+            boundary += tokens
             seen = message if reasoning else {k: v for k, v in message.items() if k != "reasoning_content"}
             digest.update(CANONICAL_JSON.encode(seen).encode())
             key = digest.copy().hexdigest()

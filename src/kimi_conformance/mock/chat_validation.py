@@ -29,6 +29,7 @@ from kimi_conformance.rules.request_rules import (
     message,
     thinking_on,
 )
+from kimi_conformance.tokenizer import prompt_of
 
 
 def _clamp(rule: Rule, view: ChatView) -> None:
@@ -130,12 +131,12 @@ def parse_chat_request(body: Any, config: MockConfig, files: FileLookup) -> Chat
     if not any(fault.startswith("rule-ignored:") for fault in config.faults):
         _check_schema(body, model)
     enforce_rules(view, config, after_schema=True)
-    prompt_tokens = view.prompt_tokens(reasoning=reasoning_kept(body, model))  # as the context rules counted it
-    return _normalise(body, model, view.thinking, prompt_tokens, max_output_tokens(body))
+    counts = view.message_tokens(reasoning=reasoning_kept(body, model))  # as the context rules counted them
+    return _normalise(body, model, view.thinking, counts, max_output_tokens(body))
 
 
 def _normalise(
-    body: dict[str, Any], model: ModelInfo, thinking: bool, prompt_tokens: int, max_tokens: int | None
+    body: dict[str, Any], model: ModelInfo, thinking: bool, counts: tuple[int, ...], max_tokens: int | None
 ) -> ChatRequest:
     messages: list[dict[str, Any]] = body["messages"]
     last = messages[-1]
@@ -159,7 +160,8 @@ def _normalise(
         json_schema=schema,
         thinking=thinking,
         partial_prefix=str(last.get("content") or "") if partial else None,
-        prompt_tokens=prompt_tokens,
+        prompt_tokens=prompt_of(counts, body.get("tools")),
+        message_tokens=counts,
     )
 
 

@@ -62,6 +62,8 @@ class ChatRequest:
     thinking: bool
     partial_prefix: str | None
     prompt_tokens: int
+    message_tokens: tuple[int, ...]
+    """Each message's tokens (in `prompt_tokens`): where a prompt cache can reuse a prefix."""
     seed_material: bytes = field(init=False, repr=False, compare=False)
     """What the generated text depends on. Stop, limits and streaming are left out, so they only cut or reframe
     the same text. Encoded once: the id, every choice and every effort round hash it."""

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kimi_conformance.rules.table import ModelInfo, Rule, load_rules
-from kimi_conformance.tokenizer import count_prompt
+from kimi_conformance.tokenizer import message_tokens, prompt_of
 
 NEAR_ZERO_TEMPERATURE = 0.01
 """Temperatures below this allow one choice only (facts §3.3: "0 or close to 0 (e.g. 0.001)"); the cut-off is [I]."""
@@ -51,7 +51,7 @@ class ChatView:
     response_format: dict[str, Any] = field(init=False, repr=False, compare=False)
     json_schema: dict[str, Any] | None = field(init=False, repr=False, compare=False)
     thinking_object: dict[str, Any] | None = field(init=False, repr=False, compare=False)
-    _prompt: dict[bool, int] = field(init=False, repr=False, compare=False)
+    _counted: dict[bool, tuple[int, ...]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         body, keep = self.body, object.__setattr__
@@ -69,16 +69,18 @@ class ChatView:
         thinking = body.get("thinking")
         has_object = isinstance(thinking, dict) and bool(self.model.family.thinking_fields)
         keep(self, "thinking_object", thinking if has_object else None)
-        keep(self, "_prompt", {})
+        keep(self, "_counted", {})
+
+    def message_tokens(self, *, reasoning: bool = True) -> tuple[int, ...]:
+        """Each message's tokens as `count_prompt` counts them (a body valid against the contract), counted once."""
+        counted = self._counted.get(reasoning)
+        if counted is None:
+            counted = self._counted[reasoning] = message_tokens(self.body["messages"], reasoning=reasoning)
+        return counted
 
     def prompt_tokens(self, *, reasoning: bool = True) -> int:
-        """The prompt's tokens as `count_prompt` counts them (a body valid against the contract), counted once."""
-        counted = self._prompt.get(reasoning)
-        if counted is None:
-            counted = self._prompt[reasoning] = count_prompt(
-                self.body["messages"], self.body.get("tools"), reasoning=reasoning
-            )
-        return counted
+        """The prompt's tokens as `count_prompt` counts them (a body valid against the contract)."""
+        return prompt_of(self.message_tokens(reasoning=reasoning), self.body.get("tools"))
 
 
 def thinking_on(body: dict[str, Any], model: ModelInfo) -> bool:
