@@ -81,6 +81,9 @@ def run(workers: str | None, pytest_args: tuple[str, ...], **values: Any) -> Non
     # `--plan -v` lists every test's ceiling: pytest's verbosity, which our usual `-q` would cancel.
     listing = bool(values.get("plan")) and any(arg in ("-v", "--verbose") for arg in pytest_args)
     # `-o addopts=`: the suite runs the same whatever pytest options the current project sets for its own tests.
+    # `--assert=plain`: the suites report through findings, not assert statements; rewriting them would rewrite
+    # every module of schemathesis and hypothesis (pytest plugins) too, about a second per run where no bytecode
+    # is written (PYTHONDONTWRITEBYTECODE). A `--assert=rewrite` among the extra arguments comes later and wins.
     args = [
         sys.executable,
         "-m",
@@ -90,12 +93,13 @@ def run(workers: str | None, pytest_args: tuple[str, ...], **values: Any) -> Non
         "no:cacheprovider",
         "-o",
         "addopts=",
+        "--assert=plain",
         *([] if listing else ["-q"]),
         "-rfE",
         *forwarded(values),
         *(["-n", workers] if workers is not None else []),
     ]
-    # A child process, so pytest imports (and assertion-rewrites) the plugin and the suites itself.
+    # A child process, so pytest imports the plugin and the suites itself.
     raise SystemExit(run_child([*args, *pytest_args]))
 
 

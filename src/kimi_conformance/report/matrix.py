@@ -124,12 +124,16 @@ def build_matrix(
     `not_offered` the operation groups the target does not offer."""
     known = list(dict.fromkeys(models))
     states: dict[tuple[str, str], set[str]] = {}
+    by_test: dict[str, str] = {}  # a run has some 100,000 outcomes of about 1,000 tests
     for outcome in outcomes:
         finding = outcome.finding
         model = model_of(finding.request) if finding is not None else ""
-        model = model or model_of_test(outcome.test, known)
+        if not model:
+            named = by_test.get(outcome.test)
+            model = named if named is not None else by_test.setdefault(outcome.test, model_of_test(outcome.test, known))
         if model and model not in known:
             known.append(model)
+            by_test.clear()  # a model named by a finding alone: test ids may name it too
         if outcome.status is Status.FAILED and finding is not None:
             state = FAIL if blocks(finding.severity, strict) else WARN
         elif outcome.status is Status.PASSED:
