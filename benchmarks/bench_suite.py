@@ -1,10 +1,13 @@
 """Our conformance suite next to schemathesis's own CLI, against one reference mock, measured in the same run.
 
-One mock is started in this process (`serve_in_thread`) and both tools run as child processes against it, one
-after the other, each timed from launch to exit (start-up, collection and report writing included):
+One mock is started in this process (`serve_in_thread`, every model the contract knows, so that schemathesis's
+draws of a retired model id are served too) and both tools run as child processes against it, one after the other,
+each timed from launch to exit (start-up, collection and report writing included):
 
-- ours: `python -m kimi_conformance run --target <mock>/v1 --api-key-env KIMI_BENCH_KEY --profile P [-n W]`;
-  the checks executed are `summary.outcomes` of its results.json (passed + failed + not applicable);
+- ours: `python -m kimi_conformance run --target <mock>/v1 --api-key-env KIMI_BENCH_KEY --profile P [-n W]
+  --model M ...`, with today's lineup as `--model` (the default suite: what `kimi-conformance run` exercises on the
+  embedded mock; `--lineup all` for every model the contract knows); the contract suite runs schemathesis's coverage
+  phase too; the checks executed are `summary.outcomes` of its results.json (passed + failed + not applicable);
 - schemathesis: `schemathesis run` on the same contract (all 13 operations), default checks, phases
   examples,coverage,fuzzing, `--max-examples N` (default 20, the examples per operation and mode of
   `--profile standard`), with the cross-field filter hooks and the config file of tests/contract/; the checks
@@ -39,6 +42,7 @@ import schemathesis
 from kimi_conformance import contract
 from kimi_conformance.mock import DEFAULT_API_KEY, MockConfig, serve_in_thread
 from kimi_conformance.profiles import PROFILES
+from kimi_conformance.rules import LINEUPS, in_lineup, load_rules
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY_ENV = "KIMI_BENCH_KEY"
@@ -83,9 +87,16 @@ def timed(command: list[str], *, cwd: Path, env: dict[str, str], log: Path) -> t
 # ---------------------------------------------------------------------------------------------------- our suite
 
 
-def run_ours(api_base: str, profile: str, workers: int, work: Path) -> Measurement:
+def lineup_models(lineup: str) -> list[str]:
+    """The model ids a deployment with this lineup serves (`current`: today's six, what the default suite runs)."""
+    return [model.id for model in load_rules().models.values() if in_lineup(model, lineup)]
+
+
+def run_ours(api_base: str, profile: str, workers: int, work: Path, lineup: str = "current") -> Measurement:
     command = [sys.executable, "-m", "kimi_conformance", "run", "--target", api_base, "--api-key-env", KEY_ENV]
-    command += ["--profile", profile, "--report-dir", str(work / "reports")]
+    command += ["--profile", profile, "--report-dir", str(work / "reports"), "--quiet"]
+    for model in lineup_models(lineup):
+        command += ["--model", model]
     if workers:
         command += ["-n", str(workers)]
     log = work / "ours.log"
@@ -100,9 +111,11 @@ def run_ours(api_base: str, profile: str, workers: int, work: Path) -> Measureme
         exchanges = next((sum(c[k] for k in OUTCOMES) for c in results["checks"] if c["code"] == "HTTP001"), None)
         tests = ", ".join(f"{n} {state}" for state, n in summary.get("tests", {}).items()) or "none"
         result.details += [
-            f"tests: {tests}; workers: {workers or 'serial'}; profile {profile} "
+            f"tests: {tests}; workers: {workers or 'serial'}; {len(lineup_models(lineup))} models ({lineup}); "
+            f"profile {profile} "
             f"({PROFILES[profile].contract.max_examples} examples per operation and mode, hypothesis phases "
-            f"{'+'.join(phase.name for phase in PROFILES[profile].contract.phases)}); run's own duration_s "
+            f"{'+'.join(phase.name for phase in PROFILES[profile].contract.phases)}, coverage phase "
+            f"{PROFILES[profile].coverage} cases per operation); run's own duration_s "
             f"{results['duration_s']}",
             f"check outcomes: {summary['passed']} passed, {summary['failed']} failed, "
             f"{summary['not_applicable']} not applicable, over {len(results['checks'])} check codes and "
@@ -238,9 +251,9 @@ OURS_ONLY = (
     "ids, answered 404), models vs contract; findings under check codes with replayable requests"
 )
 SCHEMATHESIS_ONLY = (
-    "its examples and coverage phases (schema examples; boundary and edge values for each constraint, requests "
-    "missing required headers, unsupported HTTP methods); our suite draws its generated cases from schemathesis's "
-    "hypothesis strategies only, so the checks tied to those phases have nothing to judge in it"
+    "its examples phase (the contract's examples) and every case of its coverage phase: ours takes the coverage "
+    "phase's cases one kind at a time up to the profile's cap per operation (boundary values per constraint, "
+    "missing required fields and headers, unsupported methods), and runs them with all its checks"
 )
 
 
@@ -270,6 +283,24 @@ def print_table(ours: Measurement, theirs: Measurement) -> None:
     print(f"only schemathesis: {SCHEMATHESIS_ONLY}")
 
 
+def suite_pair(
+    profile: str = "standard", workers: int = 0, max_examples: int | None = None, lineup: str = "current"
+) -> tuple[Measurement, Measurement]:
+    """Ours, then schemathesis, against one mock (every model the contract knows), in this run."""
+    examples = max_examples or PROFILES["standard"].contract.max_examples
+    with tempfile.TemporaryDirectory(prefix="bench-suite-") as tmp, serve_in_thread(MockConfig(lineup="all")) as server:
+        # The mock logs each malformed request that schemathesis sends on purpose (raw CR in a multipart header,
+        # NUL bytes...) and answers it all the same: keep those warnings off the output. After uvicorn's own setup.
+        for name in ("uvicorn.error", "python_multipart"):
+            logging.getLogger(name).setLevel(logging.ERROR)
+        work = Path(tmp)
+        (work / "ours").mkdir()
+        (work / "schemathesis").mkdir()
+        ours = run_ours(server.api_base, profile, workers, work / "ours", lineup)
+        theirs = run_schemathesis(server.base_url, examples, work / "schemathesis")
+    return ours, theirs
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--workers", type=int, default=0, help="our suite's pytest-xdist -n (default 0: serial)")
@@ -280,6 +311,9 @@ def main() -> int:
         help="schemathesis --max-examples (default 20, as our --profile standard)",
     )
     parser.add_argument("--profile", choices=tuple(PROFILES), default="standard", help="our suite's --profile")
+    parser.add_argument(
+        "--lineup", choices=LINEUPS, default="current", help="our suite's models: today's (default) or all"
+    )
     args = parser.parse_args()
     if args.workers < 0 or args.max_examples < 1:
         parser.error("--workers must be >= 0 and --max-examples >= 1")
@@ -288,18 +322,8 @@ def main() -> int:
         f"Python {platform.python_version()}, schemathesis {schemathesis.__version__}, {os.cpu_count()} CPUs; "
         f"one mock in this process, both tools as child processes, one after the other"
     )
-    with tempfile.TemporaryDirectory(prefix="bench-suite-") as tmp, serve_in_thread(MockConfig(lineup="all")) as server:
-        # The mock logs each malformed request that schemathesis sends on purpose (raw CR in a multipart header,
-        # NUL bytes...) and answers it all the same: keep those warnings off the output. After uvicorn's own setup.
-        for name in ("uvicorn.error", "python_multipart"):
-            logging.getLogger(name).setLevel(logging.ERROR)
-        work = Path(tmp)
-        (work / "ours").mkdir()
-        (work / "schemathesis").mkdir()
-        print(f"mock at {server.api_base}; running kimi-conformance ...", flush=True)
-        ours = run_ours(server.api_base, args.profile, args.workers, work / "ours")
-        print("running schemathesis ...", flush=True)
-        theirs = run_schemathesis(server.base_url, args.max_examples, work / "schemathesis")
+    print("running kimi-conformance, then schemathesis ...", flush=True)
+    ours, theirs = suite_pair(args.profile, args.workers, args.max_examples, args.lineup)
     print()
     print_table(ours, theirs)
     failed = [m for m in (ours, theirs) if m.error]

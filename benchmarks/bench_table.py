@@ -7,9 +7,11 @@ Rows, each from the benchmark that owns it (see benchmarks/README.md for what ea
 - SSE decoder (`bench_sse.py`): MB/s on ~21 MB in 1,400-byte pieces, against httpx-sse (and openai-python);
   goal: at least httpx-sse's speed, lines ending only at CR, LF, CRLF;
 - proxy (`bench_proxy.py`): median ms added to a small completion, checks on, against a direct call, back to
-  back and paced; goal <= 1 ms.
+  back and paced; goal <= 1 ms;
+- default suite (`bench_suite.py`): wall seconds of `kimi-conformance run` on today's models (coverage phase
+  included) against `schemathesis run` (examples, coverage, fuzzing) on the same mock; goal <= 1x.
 
-    python -m benchmarks.bench_table            # from the repository root; about two minutes
+    python -m benchmarks.bench_table            # from the repository root; about three minutes
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from benchmarks.bench_mock import GOAL as MOCK_GOAL
 from benchmarks.bench_mock import measure as mock_rows
 from benchmarks.bench_proxy import GOAL_MS, deployed
 from benchmarks.bench_sse import compare
+from benchmarks.bench_suite import suite_pair
 
 
 def main() -> None:
@@ -66,6 +69,20 @@ def main() -> None:
         direct = f"{statistics.median(latencies.direct):.2f} direct"
         rows.append((label, f"{latencies.added:.2f}", direct, "", f"<= {GOAL_MS:g} ms: {verdict}", counts))
 
+    suite, reference = suite_pair()
+    if suite.error or reference.error:
+        raise SystemExit(f"suite row failed: {suite.error or reference.error}")
+    share = suite.wall_s / reference.wall_s
+    rows.append(
+        (
+            "default suite, wall s",
+            f"{suite.wall_s:.1f}",
+            f"{reference.wall_s:.1f} schemathesis",
+            f"{share:.2f}x",
+            f"<= 1x: {'met' if share <= 1 else 'NOT met'}",
+            f"checks: ours {suite.checks or 0:,}, schemathesis {reference.checks or 0:,}",
+        )
+    )
     print(
         f"\nissue 17 speed table, one run; Python {platform.python_version()}, {os.cpu_count()} CPUs; "
         f"mock stream: {events} events"

@@ -23,8 +23,10 @@ CONTRACT_FILENAME = "moonshot.openapi.yaml"
 _CONTRACT_URI = "urn:kimi-conformance:contract"
 
 
+@functools.cache
 def contract_path() -> Path:
-    """The path of the bundled contract: package data in a wheel, else `openapi/` of the source tree."""
+    """The path of the bundled contract: package data in a wheel, else `openapi/` of the source tree (found once:
+    every check that reads the contract asks)."""
     packaged = resources.files("kimi_conformance") / "_contract" / CONTRACT_FILENAME
     if packaged.is_file():
         return Path(str(packaged))
