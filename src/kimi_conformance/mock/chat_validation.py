@@ -29,7 +29,6 @@ from kimi_conformance.rules.request_rules import (
     message,
     thinking_on,
 )
-from kimi_conformance.tokenizer import prompt_of
 
 
 def _clamp(rule: Rule, view: ChatView) -> None:
@@ -131,12 +130,17 @@ def parse_chat_request(body: Any, config: MockConfig, files: FileLookup) -> Chat
     if not any(fault.startswith("rule-ignored:") for fault in config.faults):
         _check_schema(body, model)
     enforce_rules(view, config, after_schema=True)
-    counts = view.message_tokens(reasoning=reasoning_kept(body, model))  # as the context rules counted them
-    return _normalise(body, model, view.thinking, counts, max_output_tokens(body))
+    kept = reasoning_kept(body, model)  # counted as the context rules counted them, once
+    prompt = (view.prompt_tokens(reasoning=kept), view.message_tokens(reasoning=kept))
+    return _normalise(body, model, view.thinking, prompt, max_output_tokens(body))
 
 
 def _normalise(
-    body: dict[str, Any], model: ModelInfo, thinking: bool, counts: tuple[int, ...], max_tokens: int | None
+    body: dict[str, Any],
+    model: ModelInfo,
+    thinking: bool,
+    prompt: tuple[int, tuple[int, ...]],
+    max_tokens: int | None,
 ) -> ChatRequest:
     messages: list[dict[str, Any]] = body["messages"]
     last = messages[-1]
@@ -160,8 +164,8 @@ def _normalise(
         json_schema=schema,
         thinking=thinking,
         partial_prefix=str(last.get("content") or "") if partial else None,
-        prompt_tokens=prompt_of(counts, body.get("tools")),
-        message_tokens=counts,
+        prompt_tokens=prompt[0],
+        message_tokens=prompt[1],
     )
 
 

@@ -52,6 +52,7 @@ class ChatView:
     json_schema: dict[str, Any] | None = field(init=False, repr=False, compare=False)
     thinking_object: dict[str, Any] | None = field(init=False, repr=False, compare=False)
     _counted: dict[bool, tuple[int, ...]] = field(init=False, repr=False, compare=False)
+    _prompts: dict[bool, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         body, keep = self.body, object.__setattr__
@@ -70,6 +71,7 @@ class ChatView:
         has_object = isinstance(thinking, dict) and bool(self.model.family.thinking_fields)
         keep(self, "thinking_object", thinking if has_object else None)
         keep(self, "_counted", {})
+        keep(self, "_prompts", {})
 
     def message_tokens(self, *, reasoning: bool = True) -> tuple[int, ...]:
         """Each message's tokens as `count_prompt` counts them (a body valid against the contract), counted once."""
@@ -79,8 +81,14 @@ class ChatView:
         return counted
 
     def prompt_tokens(self, *, reasoning: bool = True) -> int:
-        """The prompt's tokens as `count_prompt` counts them (a body valid against the contract)."""
-        return prompt_of(self.message_tokens(reasoning=reasoning), self.body.get("tools"))
+        """The prompt's tokens as `count_prompt` counts them (a body valid against the contract), the tool
+        definitions counted once too."""
+        prompt = self._prompts.get(reasoning)
+        if prompt is None:
+            prompt = self._prompts[reasoning] = prompt_of(
+                self.message_tokens(reasoning=reasoning), self.body.get("tools")
+            )
+        return prompt
 
 
 def thinking_on(body: dict[str, Any], model: ModelInfo) -> bool:
